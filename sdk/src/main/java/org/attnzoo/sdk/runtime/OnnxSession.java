@@ -1,0 +1,216 @@
+package org.attnzoo.sdk.runtime;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An ONNX model opened on ONNX Runtime. One session serves many threads at once ({@link #run} is
+ * thread-safe); {@link #close()} waits for runs in flight.
+ */
+public final class OnnxSession implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("org.attnzoo.runtime");
+
+    private final Path path;
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final Device device;
+    private final String fallbackReason;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+
+    private OnnxSession(Path path, OrtEnvironment env, OrtSession session, Device device, String fallbackReason) {
+        this.path = path;
+        this.env = env;
+        this.session = session;
+        this.device = device;
+        this.fallbackReason = fallbackReason;
+    }
+
+    public static OnnxSession open(Path model) {
+        return open(model, RuntimeOptions.defaults());
+    }
+
+    public static OnnxSession open(Path model, RuntimeOptions ro) {
+        if (!Files.isRegularFile(model)) {
+            throw new ModelRuntimeException(model + ": no such model file");
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Device want = ro.device();
+        String reason = null;
+        Device got = Device.cpu();
+        if (want.kind() != Device.Kind.CPU) {
+            try {
+                return create(model, env, ro, want.kind() == Device.Kind.AUTO ? Device.cuda(0) : want, null);
+            } catch (CudaUnavailable e) {
+                reason = e.getMessage();
+                if (want.kind() == Device.Kind.CUDA && !ro.allowCpuFallback()) {
+                    throw new ModelRuntimeException("CUDA requested but unavailable: " + reason, e.getCause());
+                }
+                LOG.log(System.Logger.Level.WARNING, "CUDA unavailable (" + reason + "); running " + model.getFileName() + " on CPU");
+            }
+        }
+        try {
+            return create(model, env, ro, got, reason);
+        } catch (CudaUnavailable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final class CudaUnavailable extends Exception {
+        CudaUnavailable(String msg, Throwable cause) {
+            super(msg, cause);
+        }
+    }
+
+    private static OnnxSession create(Path model, OrtEnvironment env, RuntimeOptions ro, Device dev, String reason) throws CudaUnavailable {
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setOptimizationLevel(ro.optimize() ? OrtSession.SessionOptions.OptLevel.ALL_OPT : OrtSession.SessionOptions.OptLevel.NO_OPT);
+            if (ro.intraOpThreads() > 0) so.setIntraOpNumThreads(ro.intraOpThreads());
+            if (ro.interOpThreads() > 0) so.setInterOpNumThreads(ro.interOpThreads());
+            for (Path lib : ro.customOpLibraries()) {
+                try {
+                    so.registerCustomOpLibrary(lib.toAbsolutePath().toString());
+                } catch (OrtException e) {
+                    throw new ModelRuntimeException("cannot load custom-op library " + lib + ": " + e.getMessage(), e);
+                }
+            }
+            if (dev.kind() == Device.Kind.CUDA) {
+                try {
+                    so.addCUDA(dev.index());
+                } catch (OrtException | UnsatisfiedLinkError | RuntimeException e) {
+                    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+                    throw new CudaUnavailable(m + (m.toLowerCase().contains("cuda") ? "" : " (this build of ONNX Runtime may lack the CUDA provider: build with -Pcuda)"), e);
+                }
+            }
+            OrtSession s = env.createSession(model.toAbsolutePath().toString(), so);
+            return new OnnxSession(model, env, s, dev, reason);
+        } catch (OrtException e) {
+            throw new ModelRuntimeException(model + ": ONNX Runtime could not open the model: " + e.getMessage(), e);
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** The device the model actually runs on. */
+    public Device device() {
+        return device;
+    }
+
+    /** Why a CUDA request fell back to CPU, or null. */
+    public String fallbackReason() {
+        return fallbackReason;
+    }
+
+    public List<String> inputNames() {
+        return List.copyOf(session.getInputNames());
+    }
+
+    public List<String> outputNames() {
+        return List.copyOf(session.getOutputNames());
+    }
+
+    /** Input shapes as the model declares them (-1 for a run-time size). */
+    public Map<String, long[]> inputShapes() {
+        try {
+            Map<String, long[]> m = new LinkedHashMap<>();
+            for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
+                m.put(e.getKey(), ((TensorInfo) e.getValue().getInfo()).getShape());
+            }
+            return m;
+        } catch (OrtException e) {
+            throw new ModelRuntimeException(path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Map<String, String> metadata() {
+        try {
+            return session.getMetadata().getCustomMetadata();
+        } catch (OrtException e) {
+            throw new ModelRuntimeException(path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs a single-input model and returns its first output. */
+    public NdArray run(NdArray input) {
+        String name = session.getInputNames().iterator().next();
+        Map<String, NdArray> out = run(Map.of(name, input));
+        return out.values().iterator().next();
+    }
+
+    /** Runs the model on named float inputs; returns every output, in model order. */
+    public Map<String, NdArray> run(Map<String, NdArray> inputs) {
+        lock.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException(path + ": session is closed");
+            Map<String, long[]> declared = inputShapes();
+            Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, NdArray> e : inputs.entrySet()) {
+                    long[] want = declared.get(e.getKey());
+                    if (want == null) {
+                        throw new ModelRuntimeException(path + ": the model has no input '" + e.getKey() + "' (inputs: " + declared.keySet() + ")");
+                    }
+                    checkShape(e.getKey(), want, e.getValue().shape());
+                    feeds.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().data()), e.getValue().shape()));
+                }
+                try (OrtSession.Result r = session.run(feeds)) {
+                    Map<String, NdArray> out = new LinkedHashMap<>();
+                    for (Map.Entry<String, OnnxValue> e : r) {
+                        OnnxTensor t = (OnnxTensor) e.getValue();
+                        long[] shape = t.getInfo().getShape();
+                        FloatBuffer fb = t.getFloatBuffer();
+                        float[] d = new float[fb.remaining()];
+                        fb.get(d);
+                        out.put(e.getKey(), new NdArray(d, shape));
+                    }
+                    return out;
+                }
+            } finally {
+                for (OnnxTensor t : feeds.values()) t.close();
+            }
+        } catch (OrtException e) {
+            throw new ModelRuntimeException(path + ": inference failed: " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private void checkShape(String name, long[] want, long[] got) {
+        boolean ok = want.length == got.length;
+        for (int i = 0; ok && i < want.length; i++) ok = want[i] < 0 || want[i] == got[i];
+        if (!ok) {
+            throw new ModelRuntimeException(path.getFileName() + ": input '" + name + "' has shape " + Arrays.toString(got)
+                    + " but the model expects " + Arrays.toString(want).replace("-1", "N"));
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            session.close();
+        } catch (OrtException e) {
+            throw new ModelRuntimeException(path + ": " + e.getMessage(), e);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+}

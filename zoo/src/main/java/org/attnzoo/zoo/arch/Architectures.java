@@ -1,0 +1,62 @@
+package org.attnzoo.zoo.arch;
+
+import org.attnzoo.zoo.family.convit.ConViT;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** Every architecture the zoo can build, by upstream name. */
+public final class Architectures {
+    private static final Map<String, Supplier<Architecture>> ALL = new LinkedHashMap<>();
+
+    static {
+        for (String v : ConViT.VARIANTS.keySet()) ALL.put(v, () -> ConViT.variant(v));
+    }
+
+    private Architectures() {
+    }
+
+    public static List<String> names() {
+        return List.copyOf(ALL.keySet());
+    }
+
+    public static boolean exists(String name) {
+        return ALL.containsKey(name);
+    }
+
+    /** The architecture called {@code name}; an unknown name gets an error with the closest names. */
+    public static Architecture get(String name) {
+        Supplier<Architecture> s = ALL.get(name);
+        if (s == null) {
+            throw new IllegalArgumentException("unknown model '" + name + "'" + suggest(name) + " (see `attnzoo list`)");
+        }
+        return s.get();
+    }
+
+    static String suggest(String name) {
+        List<String> close = new ArrayList<>(ALL.keySet());
+        close.sort(Comparator.comparingInt(n -> distance(n, name)));
+        List<String> picks = close.stream().filter(n -> distance(n, name) <= Math.max(3, name.length() / 3)).limit(3).toList();
+        return picks.isEmpty() ? "" : "; did you mean " + String.join(", ", picks) + "?";
+    }
+
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+}
