@@ -15,6 +15,7 @@ public final class Architectures {
 
     static {
         for (String v : ConViT.VARIANTS.keySet()) ALL.put(v, () -> ConViT.variant(v));
+        for (String v : org.attnzoo.zoo.family.nat.NAT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.NAT.variant(v));
     }
 
     private Architectures() {

@@ -1,0 +1,1 @@
+"""Minimal stand-in for the few timm names the NAT model files import (timm is not installed here)."""

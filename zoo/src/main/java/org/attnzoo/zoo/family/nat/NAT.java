@@ -1,0 +1,199 @@
+package org.attnzoo.zoo.family.nat;
+
+import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.sdk.graph.Value;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.nn.LayerNorm;
+import org.attnzoo.sdk.nn.Linear;
+import org.attnzoo.sdk.nn.Mlp;
+import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.ops.NeighborhoodAttention;
+import org.attnzoo.zoo.arch.Architecture;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * NAT (Hassani et al., CVPR 2023) and DiNAT (Hassani &amp; Shi, 2022): a hierarchical transformer
+ * whose attention is neighbourhood attention, emitted as {@code NeighborhoodAttention2D} nodes of
+ * the {@code org.attnzoo.neighborhood} domain (function body runs on stock ONNX Runtime). DiNAT is
+ * NAT with per-layer dilations. Weight names follow the authors' {@code classification/nat.py}:
+ * {@code patch_embed.proj.{0,1}} (two 3×3 stride-2 convs) + {@code patch_embed.norm}, then
+ * {@code levels.L.blocks.B.{norm1, attn.{qkv, rpb, proj}, norm2, mlp.{fc1, fc2}[, gamma1, gamma2]}},
+ * {@code levels.L.downsample.{reduction, norm}} (3×3 stride-2 conv to 2C, no bias), {@code norm},
+ * mean over tokens, {@code head}. Activations are NHWC between the convolutions, as upstream;
+ * every LayerNorm has eps 1e-5 (torch's default).
+ */
+public final class NAT implements Architecture {
+
+    /**
+     * The authors' constructor arguments. {@code dilations} is null for NAT (dilation 1 everywhere);
+     * {@code layerScale} 0 means no {@code gamma1/gamma2}.
+     */
+    public record Config(int imgSize, int inChans, int numClasses, int embedDim, int[] depths, int[] numHeads, double mlpRatio,
+                         int kernelSize, int[][] dilations, double layerScale, boolean qkvBias) {
+        public int dilation(int level, int block) {
+            return dilations == null ? 1 : dilations[level][block];
+        }
+
+        /** Parameter count of the upstream module, from the shapes alone. */
+        public long parameterCount() {
+            long c = embedDim, h = c / 2, k = 2L * kernelSize - 1;
+            long n = (long) inChans * h * 9 + h + h * c * 9 + c + 2 * c;
+            for (int i = 0; i < depths.length; i++) {
+                long d = c << i, hid = (long) (d * mlpRatio);
+                long block = 2 * d + 3 * d * d + (qkvBias ? 3 * d : 0) + numHeads[i] * k * k + d * d + d + 2 * d
+                        + d * hid + hid + hid * d + d + (layerScale != 0 ? 2 * d : 0);
+                n += depths[i] * block;
+                if (i < depths.length - 1) n += d * 2 * d * 9 + 4 * d;
+            }
+            long f = c << (depths.length - 1);
+            return n + 2 * f + f * numClasses + numClasses;
+        }
+    }
+
+    private static final int[] D4 = {3, 4, 6, 5}, D18 = {3, 4, 18, 5};
+
+    private static int[][] dinatDilations(int[] depths, int d0, int d1, int d2) {
+        int[][] r = new int[4][];
+        r[0] = new int[]{1, d0, 1};
+        r[1] = new int[]{1, d1, 1, d1};
+        r[2] = new int[depths[2]];
+        for (int i = 0; i < depths[2]; i++) r[2][i] = i % 2 == 0 ? 1 : d2;
+        r[3] = new int[]{1, 1, 1, 1, 1};
+        return r;
+    }
+
+    private static Config cfg(int img, int embed, int[] depths, int[] heads, double mlp, int kernel, int[][] dil, double ls) {
+        return new Config(img, 3, 1000, embed, depths, heads, mlp, kernel, dil, ls, true);
+    }
+
+    /** The named variants (authors' registrations in nat.py and dinat.py). */
+    public static final Map<String, Config> VARIANTS;
+
+    static {
+        Map<String, Config> m = new LinkedHashMap<>();
+        int[] h2 = {2, 4, 8, 16}, h3 = {3, 6, 12, 24}, h4 = {4, 8, 16, 32}, h6 = {6, 12, 24, 48};
+        m.put("nat_mini", cfg(224, 64, D4, h2, 3, 7, null, 0));
+        m.put("nat_tiny", cfg(224, 64, D18, h2, 3, 7, null, 0));
+        m.put("nat_small", cfg(224, 96, D18, h3, 2, 7, null, 1e-5));
+        m.put("nat_base", cfg(224, 128, D18, h4, 2, 7, null, 1e-5));
+        m.put("dinat_mini", cfg(224, 64, D4, h2, 3, 7, dinatDilations(D4, 8, 4, 2), 0));
+        m.put("dinat_tiny", cfg(224, 64, D18, h2, 3, 7, dinatDilations(D18, 8, 4, 2), 0));
+        m.put("dinat_small", cfg(224, 96, D18, h3, 2, 7, dinatDilations(D18, 8, 4, 2), 0));
+        m.put("dinat_base", cfg(224, 128, D18, h4, 2, 7, dinatDilations(D18, 8, 4, 2), 1e-5));
+        m.put("dinat_large", cfg(224, 192, D18, h6, 2, 7, dinatDilations(D18, 8, 4, 2), 0));
+        m.put("dinat_large_384", cfg(384, 192, D18, h6, 2, 7, dinatDilations(D18, 13, 6, 3), 0));
+        m.put("dinat_large_384_11x11", cfg(384, 192, D18, h6, 2, 11, dinatDilations(D18, 8, 4, 2), 0));
+        VARIANTS = Collections.unmodifiableMap(m);
+    }
+
+    private final String name;
+    private final Config cfg;
+    private final Preprocessing pre;
+
+    public NAT(String name, Config cfg, Preprocessing pre) {
+        this.name = name;
+        this.cfg = cfg;
+        this.pre = pre;
+    }
+
+    public static NAT variant(String name) {
+        Config c = VARIANTS.get(name);
+        if (c == null) throw new IllegalArgumentException("unknown NAT/DiNAT variant " + name + "; known: " + VARIANTS.keySet());
+        Preprocessing p = c.imgSize() == 384 ? Preprocessing.imagenet(384, 1.0, "bicubic") : Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic");
+        return new NAT(name, c, p);
+    }
+
+    public Config config() {
+        return cfg;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String family() {
+        return cfg.dilations() == null ? "nat" : "dinat";
+    }
+
+    @Override
+    public Preprocessing preprocessing() {
+        return pre;
+    }
+
+    @Override
+    public int numClasses() {
+        return cfg.numClasses();
+    }
+
+    @Override
+    public int[] inputSize() {
+        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
+    }
+
+    private static final float EPS = 1e-5f;
+    private static final int[] S2 = {2, 2}, P1 = {1, 1, 1, 1}, D1 = {1, 1};
+
+    @Override
+    public Value forward(Graph g, Scope w, Value image) {
+        long c = cfg.embedDim();
+        Scope pe = w.scope("patch_embed");
+        Scope p0 = pe.scope("proj.0"), p1 = pe.scope("proj.1");
+        Value x = g.conv2d(image, p0.param("weight", c / 2, cfg.inChans(), 3, 3), p0.param("bias", c / 2), S2, P1, D1, 1);
+        x = g.conv2d(x, p1.param("weight", c, c / 2, 3, 3), p1.param("bias", c), S2, P1, D1, 1);
+        x = LayerNorm.apply(pe.scope("norm"), g.transpose(x, 0, 2, 3, 1), c, EPS);
+        int levels = cfg.depths().length;
+        for (int i = 0; i < levels; i++) {
+            long d = c << i;
+            Scope lv = w.scope("levels", i);
+            for (int j = 0; j < cfg.depths()[i]; j++) {
+                final Value in = x;
+                final int level = i, blk = j;
+                Scope b = lv.scope("blocks", j);
+                x = g.named("levels." + i + ".blocks." + j, () -> block(b, in, d, cfg.numHeads()[level], cfg.dilation(level, blk)));
+            }
+            if (i < levels - 1) {
+                Scope ds = lv.scope("downsample");
+                Value t = g.transpose(x, 0, 3, 1, 2);
+                t = g.conv2d(t, ds.scope("reduction").param("weight", 2 * d, d, 3, 3), null, S2, P1, D1, 1);
+                x = LayerNorm.apply(ds.scope("norm"), g.transpose(t, 0, 2, 3, 1), 2 * d, EPS);
+            }
+        }
+        long f = c << (levels - 1);
+        x = LayerNorm.apply(w.scope("norm"), x, f, EPS);
+        Value pooled = g.reduceMean(x, false, 1, 2);
+        return Linear.apply(w.scope("head"), pooled, f, cfg.numClasses(), true);
+    }
+
+    /** One NATLayer on NHWC {@code x [B, H, W, d]}. */
+    private Value block(Scope b, Value x, long d, int heads, int dilation) {
+        Graph g = b.graph();
+        Value a = neighborhoodAttention(b.scope("attn"), LayerNorm.apply(b.scope("norm1"), x, d, EPS), d, heads, dilation);
+        if (cfg.layerScale() != 0) a = g.mul(a, b.param("gamma1", d));
+        x = g.add(x, a);
+        Value m = Mlp.apply(b.scope("mlp"), LayerNorm.apply(b.scope("norm2"), x, d, EPS), d, (long) (d * cfg.mlpRatio()), d);
+        if (cfg.layerScale() != 0) m = g.mul(m, b.param("gamma2", d));
+        return g.add(x, m);
+    }
+
+    /** NATTEN's NeighborhoodAttention2D module: qkv, heads-first NA with rpb, proj. */
+    private Value neighborhoodAttention(Scope s, Value x, long d, int heads, int dilation) {
+        Graph g = s.graph();
+        long hgt = x.dim(1), wid = x.dim(2), hd = d / heads;
+        int k = cfg.kernelSize();
+        Value qkv = Linear.apply(s.scope("qkv"), x, d, 3 * d, cfg.qkvBias());
+        Value[] p = g.split(qkv, -1, d, d, d);
+        Value[] qkvH = new Value[3];
+        for (int i = 0; i < 3; i++) qkvH[i] = g.transpose(g.reshape(p[i], -1, hgt, wid, heads, hd), 0, 3, 1, 2, 4);
+        Value rpb = s.param("rpb", heads, 2L * k - 1, 2L * k - 1);
+        float scale = (float) Math.pow((double) hd, -0.5);
+        Value y = NeighborhoodAttention.op2d(g, qkvH[0], qkvH[1], qkvH[2], rpb, new int[]{k, k}, new int[]{dilation, dilation},
+                null, scale, false);
+        y = g.reshape(g.transpose(y, 0, 2, 3, 1, 4), -1, hgt, wid, d);
+        return Linear.apply(s.scope("proj"), y, d, d, true);
+    }
+}
