@@ -21,6 +21,23 @@ public final class ModelBuilder {
     public record Built(Graph graph, long parameters) {
     }
 
+    /**
+     * Converts a checkpoint file to an ONNX model file in one step (the checkpoint is opened,
+     * read while the model is written, and closed). Returns the parameter count.
+     */
+    public static Built convert(Architecture a, java.nio.file.Path checkpoint, String wrapKey, java.nio.file.Path output) throws java.io.IOException {
+        try (StateDict sd = wrapKey == null ? org.attnzoo.converters.Checkpoints.open(checkpoint)
+                : org.attnzoo.converters.Checkpoints.open(checkpoint, wrapKey)) {
+            Built b = build(a, sd);
+            org.attnzoo.sdk.graph.OnnxModel.save(b.graph(), output);
+            return b;
+        }
+    }
+
+    /**
+     * Builds the graph from an open checkpoint. Initializers read the checkpoint lazily: save the
+     * graph before closing it (or use {@link #convert}).
+     */
     public static Built build(Architecture a, StateDict checkpoint) {
         return build(a, Weights.of(a.adapt(checkpoint)), checkpoint.source());
     }

@@ -1,0 +1,100 @@
+"""Shared helpers for AttnZoo's parity-fixture generators.
+
+Our own code: random fp16-exact weights for every tensor of a module's state dict, a minimal
+safetensors writer (Debian ships no python3-safetensors), .npy output, and a float64 reference run.
+"""
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+
+ST_DTYPES = {
+    torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+    torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+    torch.bool: "BOOL",
+}
+
+
+def fp16_exact(t):
+    """Rounds to values a float16 can hold exactly, returned in t's dtype."""
+    return t.to(torch.float16).to(t.dtype)
+
+
+def randomize_(module, seed):
+    """Gives every floating tensor of the state dict (parameters and buffers) random fp16-exact values.
+
+    Norm scales stay near 1 and BatchNorm variances positive, so activations stay in range; biases,
+    position tables, gates and statistics are all random so mapping bugs cannot hide behind 0 or 1.
+    """
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in module.state_dict(keep_vars=True).items():
+            if not torch.is_floating_point(t):
+                continue
+            shape = t.shape
+            rnd = torch.randn(shape, generator=g, dtype=torch.float64)
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf == "running_var":
+                val = 0.5 + rnd.abs()
+            elif leaf == "running_mean":
+                val = 0.2 * rnd
+            elif t.dim() == 1 and ("norm" in name or leaf in ("gamma", "ls", "layer_scale")) and leaf == "weight":
+                val = 1.0 + 0.2 * rnd
+            elif t.dim() >= 2 and leaf == "weight":
+                fan_in = int(np.prod(shape[1:]))
+                val = rnd / math.sqrt(fan_in)
+            elif leaf == "bias":
+                val = 0.1 * rnd
+            else:
+                val = 0.5 * rnd
+            t.copy_(fp16_exact(val.to(t.dtype)))
+
+
+def write_safetensors(path, tensors, dtype=None, metadata=None):
+    """Writes {name: tensor} as safetensors (optionally cast to dtype), atomically."""
+    header = {}
+    blobs = []
+    offset = 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous()
+        if dtype is not None and torch.is_floating_point(t):
+            t = t.to(dtype)
+        raw = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def write_npy(path, array):
+    np.save(path, np.ascontiguousarray(array))
+
+
+def random_input(shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    return fp16_exact(torch.randn(shape, generator=g, dtype=torch.float64))
+
+
+def reference_logits(model, x):
+    """The upstream model's output in float64, eval mode."""
+    model = model.double().eval()
+    with torch.no_grad():
+        return model(x.double()).numpy()
+
+
+def param_count(model):
+    return sum(p.numel() for p in model.parameters())
