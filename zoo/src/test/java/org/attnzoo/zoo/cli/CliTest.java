@@ -1,0 +1,160 @@
+package org.attnzoo.zoo.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.attnzoo.converters.Checkpoints;
+import org.attnzoo.converters.SafetensorsWriter;
+import org.attnzoo.sdk.io.Npy;
+import org.attnzoo.sdk.runtime.NdArray;
+import org.attnzoo.sdk.tensor.StateDict;
+import org.attnzoo.sdk.tensor.TensorData;
+import org.attnzoo.sdk.testing.OnnxChecker;
+import org.attnzoo.sdk.testing.Parity;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The CLI end to end: convert upstream checkpoints, infer, bench, and the clear errors. */
+class CliTest {
+    static final Path FULL = Path.of("src/test/resources/parity/convit_tiny_full");
+    static final Path EVIL = Path.of("../converters/src/test/resources/checkpoints/pt_evil.pth");
+
+    @TempDir
+    static Path shared;
+    static Path tinyOnnx;
+
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run cli(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @BeforeAll
+    static void convertOnce() {
+        tinyOnnx = shared.resolve("convit_tiny.onnx");
+        Run r = cli("convert", "convit_tiny", "--checkpoint", FULL.resolve("model.safetensors").toString(), "-o", tinyOnnx.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("5,710,512 parameters");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"model.safetensors", "checkpoint.pth"})
+    void convertsBothUpstreamFormsAndInfersUpstreamLogits(String file) throws Exception {
+        Path onnx = file.endsWith(".pth") ? tmp.resolve("from_pth.onnx") : tinyOnnx;
+        if (file.endsWith(".pth")) {
+            Run c = cli("convert", "convit_tiny", "--checkpoint", FULL.resolve(file).toString(), "--output", onnx.toString());
+            assertThat(c.code()).as(c.err()).isZero();
+        }
+        OnnxChecker.check(onnx);
+        Path y = tmp.resolve("y.npy");
+        Run r = cli("infer", onnx.toString(), "--input", FULL.resolve("input.npy").toString(), "--output", y.toString(), "--device", "cpu");
+        assertThat(r.code()).as(r.err()).isZero();
+        NdArray got = Npy.read(y);
+        Parity.assertParity("cli " + file, got, Npy.read(FULL.resolve("expected.npy")), 1e-4);
+    }
+
+    @Test
+    void benchPrintsMedianAndP90AsJson() throws Exception {
+        Run r = cli("bench", tinyOnnx.toString(), "--runs", "3", "--warmup", "1", "--threads", "2", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("median_ms").asDouble()).isPositive();
+        assertThat(j.get("p90_ms").asDouble()).isGreaterThanOrEqualTo(j.get("min_ms").asDouble());
+        assertThat(j.get("runs").asInt()).isEqualTo(3);
+        Run text = cli("bench", tinyOnnx.toString(), "--runs", "2", "--warmup", "0");
+        assertThat(text.out()).contains("median").contains("p90").contains("[1, 3, 224, 224]");
+    }
+
+    @Test
+    void truncatedSafetensorsIsAClearErrorAndWritesNothing() throws Exception {
+        byte[] all = Files.readAllBytes(FULL.resolve("model.safetensors"));
+        Path cut = tmp.resolve("cut.safetensors");
+        Files.write(cut, Arrays.copyOf(all, all.length / 2));
+        Path out = tmp.resolve("out.onnx");
+        Run r = cli("convert", "convit_tiny", "--checkpoint", cut.toString(), "-o", out.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("cut.safetensors").doesNotContain("\tat ");
+        assertThat(out).doesNotExist();
+        try (var files = Files.list(tmp)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("cut.safetensors");
+        }
+    }
+
+    @Test
+    void pickleNamingADisallowedGlobalIsRefusedByName() {
+        Path out = tmp.resolve("out.onnx");
+        Run r = cli("convert", "convit_tiny", "--checkpoint", EVIL.toString(), "-o", out.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("pt_evil.pth").containsPattern("global '(os|posix)\\.system'").contains("refusing");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void missingKeyAndWrongShapeAreReportedByKey() throws Exception {
+        Map<String, TensorData> kept = new LinkedHashMap<>();
+        try (StateDict sd = Checkpoints.open(FULL.resolve("model.safetensors"))) {
+            for (String k : sd.keys()) {
+                if (k.equals("blocks.3.mlp.fc1.bias")) continue;
+                TensorData t = sd.get(k);
+                if (k.equals("head.weight")) t = new org.attnzoo.sdk.tensor.FloatTensor(new long[]{10, 192}, new float[1920]);
+                kept.put(k, t);
+            }
+            Path bad = tmp.resolve("bad.safetensors");
+            SafetensorsWriter.write(bad, kept);
+            Path out = tmp.resolve("out.onnx");
+            Run r = cli("convert", "convit_tiny", "--checkpoint", bad.toString(), "-o", out.toString());
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).contains("bad.safetensors")
+                    .contains("missing key blocks.3.mlp.fc1.bias (expected [768])")
+                    .contains("head.weight: expected shape [1000, 192] but the checkpoint has [10, 192]");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
+    void unknownModelNameSuggestsCloseNames() {
+        Run r = cli("convert", "convit_tinny", "--random-weights", "0", "-o", tmp.resolve("x.onnx").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("unknown model 'convit_tinny'").contains("did you mean convit_tiny");
+    }
+
+    @Test
+    void npyOfTheWrongShapeIsAClearError() throws Exception {
+        Path x = tmp.resolve("x.npy");
+        Npy.write(x, new NdArray(new float[3 * 32 * 32], new long[]{1, 3, 32, 32}));
+        Path y = tmp.resolve("y.npy");
+        Run r = cli("infer", tinyOnnx.toString(), "--input", x.toString(), "--output", y.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("input 'pixel_values' has shape [1, 3, 32, 32] but the model expects [N, 3, 224, 224]");
+        assertThat(y).doesNotExist();
+    }
+
+    @Test
+    void helpVersionAndUsageErrors() {
+        assertThat(cli("--help").out()).contains("convert").contains("infer").contains("bench");
+        Run v = cli("--version");
+        assertThat(v.code()).isZero();
+        assertThat(v.out()).contains("attnzoo").contains("opset 17");
+        Run bad = cli("infer", "--nope");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("attnzoo: ").contains("Try 'attnzoo infer --help'");
+    }
+}
