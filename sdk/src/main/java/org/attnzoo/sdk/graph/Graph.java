@@ -41,6 +41,7 @@ public final class Graph {
     private final Map<String, Integer> counters = new HashMap<>();
     private final Map<String, Value> constCache = new HashMap<>();
     private String scopePrefix = "";
+    private long macs;
 
     /** One stored tensor: its bytes come from a checkpoint view or from data computed here. */
     public record Initializer(String name, DType dtype, long[] shape, TensorData data, String doc) {
@@ -121,6 +122,25 @@ public final class Graph {
 
     public List<Value> outputs() {
         return List.copyOf(outputs);
+    }
+
+    /**
+     * Multiply-accumulates of the MatMul, Gemm and Conv nodes for one sample (run-time sizes
+     * counted as 1): the work a FLOP floor is computed from (FLOPs = 2 × MACs).
+     */
+    public long macs() {
+        return macs;
+    }
+
+    /** Adds work done by nodes the builder cannot see into (e.g. function bodies). */
+    public void addMacs(long n) {
+        macs += n;
+    }
+
+    private static long prod(long[] s, int from, int to) {
+        long n = 1;
+        for (int i = from; i < to; i++) n *= s[i] == DYN ? 1 : s[i];
+        return n;
     }
 
     public int nodeCount() {
@@ -363,6 +383,7 @@ public final class Graph {
         long[] out = Arrays.copyOf(batch, batch.length + 2);
         out[batch.length] = sa[sa.length - 2];
         out[batch.length + 1] = sb[sb.length - 1];
+        macs += prod(out, 0, out.length) * (k1 == DYN ? 1 : k1);
         return op1("MatMul", new Value[]{a, b}, a.dtype(), out);
     }
 
@@ -373,6 +394,7 @@ public final class Graph {
         if (a.rank() != 2 || b.rank() != 2 || ka != kb) {
             throw new ShapeException("Gemm: bad shapes " + str(a.shape()) + " x " + str(b.shape()) + (transB ? "^T" : ""));
         }
+        macs += (m == DYN ? 1 : m) * n * ka;
         return op1("Gemm", c == null ? new Value[]{a, b} : new Value[]{a, b, c}, a.dtype(), new long[]{m, n}, Attr.i("transB", transB ? 1 : 0));
     }
 
@@ -625,6 +647,7 @@ public final class Graph {
             out[2 + i] = in == DYN ? DYN : (in + pads[i] + pads[i + 2] - eff) / stride[i] + 1;
             if (out[2 + i] != DYN && out[2 + i] <= 0) throw new ShapeException("Conv: output size <= 0 for input " + str(s) + " weight " + str(ws));
         }
+        macs += prod(out, 0, 4) * ws[1] * ws[2] * ws[3];
         Value[] ins = b == null ? new Value[]{x, w} : new Value[]{x, w, b};
         return op1("Conv", ins, x.dtype(), out,
                 Attr.ints("kernel_shape", ws[2], ws[3]),

@@ -58,6 +58,7 @@ public final class ModelBuilder {
         g.metadata("attnzoo.family", a.family());
         g.metadata("attnzoo.num_classes", Integer.toString(a.numClasses()));
         g.metadata("attnzoo.parameters", Long.toString(w.parameterCount()));
+        g.metadata("attnzoo.macs", Long.toString(g.macs()));
         g.metadata("attnzoo.weights", w.isSynthetic() ? "synthetic" : new java.io.File(source).getName());
         for (Map.Entry<String, String> e : a.preprocessing().toMetadata().entrySet()) g.metadata(e.getKey(), e.getValue());
         return new Built(g, w.parameterCount());
