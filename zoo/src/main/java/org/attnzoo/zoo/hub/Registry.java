@@ -1,0 +1,559 @@
+package org.attnzoo.zoo.hub;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The model registry: an immutable, validated list of {@link ModelEntry}s loaded from a JSON index.
+ *
+ * <p>Where it comes from ({@link #load(String, Env)}): an explicit location argument, else the
+ * {@value Env#REGISTRY_VAR} environment variable, else the index bundled in the jar at
+ * {@value #BUNDLED_RESOURCE}. A location is a file path, a {@code file:} URL or an
+ * {@code http(s):} URL; it <em>replaces</em> the bundled index (use {@link #merge(Registry)} to
+ * layer one registry over another).
+ *
+ * <p>Lookups: {@link #resolve(String)} takes {@code model} (default = first weight version) or
+ * {@code model.tag}; {@link #list(String)} takes shell-style wildcards ({@code *}, {@code ?},
+ * case-insensitive). Unknown names throw {@link UnknownModelException} with close matches.
+ *
+ * <p>The JSON schema is documented in the {@linkplain org.attnzoo.zoo.hub package documentation}.
+ */
+public final class Registry {
+
+    /** Class-path location of the index shipped in the jar. */
+    public static final String BUNDLED_RESOURCE = "/org/attnzoo/zoo/hub/registry.json";
+    /** The schema version this code reads. */
+    public static final int SCHEMA_VERSION = 1;
+
+    static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_\\-]*");
+    static final Pattern TAG = Pattern.compile("[a-z0-9][a-z0-9_\\-]*\\.[A-Za-z0-9][A-Za-z0-9_.+\\-]*");
+    static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+\\-]*");
+    static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    private static volatile Registry bundled;
+
+    private final String source;
+    private final List<ModelEntry> models;
+    private final Map<String, ModelEntry> byName;
+
+    /** The on-disk shape of the index. */
+    record IndexFile(
+            @JsonProperty(value = "schema_version", required = true) int schemaVersion,
+            @JsonProperty(value = "models", required = true) List<ModelEntry> models) {
+    }
+
+    private Registry(String source, List<ModelEntry> models) {
+        this.source = source;
+        this.models = List.copyOf(models);
+        Map<String, ModelEntry> map = new LinkedHashMap<>();
+        for (ModelEntry m : models) {
+            map.put(m.name(), m);
+        }
+        this.byName = map;
+    }
+
+    // ------------------------------------------------------------------ loading
+
+    /** The registry bundled in the jar (parsed once). */
+    public static Registry bundled() {
+        Registry r = bundled;
+        if (r == null) {
+            synchronized (Registry.class) {
+                r = bundled;
+                if (r == null) {
+                    try (InputStream in = Registry.class.getResourceAsStream(BUNDLED_RESOURCE)) {
+                        if (in == null) {
+                            throw new RegistryException("bundled registry " + BUNDLED_RESOURCE + " is missing from the class path");
+                        }
+                        r = parse(in, "bundled registry " + BUNDLED_RESOURCE);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    bundled = r;
+                }
+            }
+        }
+        return r;
+    }
+
+    /** {@link #load(String, Env)} with the process environment and no explicit location. */
+    public static Registry load() throws IOException {
+        return load(null, Env.system());
+    }
+
+    /** {@link #load(String, Env)} with no explicit location. */
+    public static Registry load(Env env) throws IOException {
+        return load(null, env);
+    }
+
+    /**
+     * Loads the registry from {@code location} when not null/blank, else from
+     * {@value Env#REGISTRY_VAR}, else the bundled index. An {@code http(s):} location is refused
+     * when {@value Env#OFFLINE_VAR} is set.
+     */
+    public static Registry load(String location, Env env) throws IOException {
+        String loc = location != null && !location.isBlank() ? location.trim()
+                : env.get(Env.REGISTRY_VAR).orElse(null);
+        if (loc == null) {
+            return bundled();
+        }
+        URI uri = asUri(loc);
+        if (uri == null || "file".equalsIgnoreCase(uri.getScheme())) {
+            return fromPath(uri == null ? Path.of(loc) : Path.of(uri));
+        }
+        if (env.flag(Env.OFFLINE_VAR)) {
+            throw new IOException("offline mode (" + Env.OFFLINE_VAR + "=1): cannot load the registry from "
+                    + loc + "; point " + Env.REGISTRY_VAR + " at a local file instead");
+        }
+        return fromUrl(uri);
+    }
+
+    /** Reads an index file. */
+    public static Registry fromPath(Path path) throws IOException {
+        try (InputStream in = Files.newInputStream(path)) {
+            return parse(in, path.toString());
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(path.toString(), null, "registry file not found");
+        }
+    }
+
+    /** Reads an index from an {@code http(s):} or {@code file:} URL (10 s connect, 30 s read timeouts). */
+    public static Registry fromUrl(URI url) throws IOException {
+        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+        if (scheme.equals("file")) {
+            return fromPath(Path.of(url));
+        }
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IOException("unsupported registry URL scheme: " + url);
+        }
+        HttpURLConnection c = (HttpURLConnection) url.toURL().openConnection();
+        c.setConnectTimeout(10_000);
+        c.setReadTimeout(30_000);
+        c.setRequestProperty("Accept", "application/json");
+        c.setRequestProperty("User-Agent", Downloader.defaultUserAgent());
+        try {
+            int code = c.getResponseCode();
+            if (code == 404) {
+                throw new IOException("registry not found at " + url);
+            }
+            if (code / 100 != 2) {
+                throw new IOException("HTTP " + code + " loading the registry from " + url);
+            }
+            try (InputStream in = c.getInputStream()) {
+                return parse(in, url.toString());
+            }
+        } catch (java.net.SocketTimeoutException e) {
+            throw new IOException("timed out loading the registry from " + url, e);
+        } finally {
+            c.disconnect();
+        }
+    }
+
+    /** Parses and validates an index; {@code source} names it in error messages. */
+    public static Registry parse(InputStream in, String source) throws IOException {
+        IndexFile file;
+        try {
+            file = MAPPER.readValue(in, IndexFile.class);
+        } catch (JsonProcessingException e) {
+            Throwable root = e;
+            while (root.getCause() instanceof JsonProcessingException && root.getCause() != root) {
+                root = root.getCause();
+            }
+            if (root instanceof com.fasterxml.jackson.core.exc.StreamReadException bad
+                    && !(root instanceof JsonMappingException)) {
+                throw new RegistryException("registry " + source + ": invalid JSON: " + clean(bad.getOriginalMessage())
+                        + location(bad), e);
+            }
+            throw new RegistryException("registry " + source + ": " + (e instanceof JsonMappingException m
+                    ? describe(m) : clean(e.getOriginalMessage()) + location(e)), e);
+        }
+        if (file.schemaVersion() != SCHEMA_VERSION) {
+            throw new RegistryException("registry " + source + ": schema_version " + file.schemaVersion()
+                    + " is not supported (this build reads " + SCHEMA_VERSION + "); upgrade attnzoo");
+        }
+        return of(file.models(), source);
+    }
+
+    /** Parses and validates an index held in a string. */
+    public static Registry parse(String json, String source) {
+        try {
+            return parse(new java.io.ByteArrayInputStream(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)), source);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A registry of the given entries (validated). */
+    public static Registry of(List<ModelEntry> models, String source) {
+        validate(models, source);
+        return new Registry(source, models);
+    }
+
+    /**
+     * This registry with {@code overlay}'s entries added; an overlay entry replaces an entry of
+     * the same name.
+     */
+    public Registry merge(Registry overlay) {
+        Map<String, ModelEntry> merged = new LinkedHashMap<>(byName);
+        for (ModelEntry m : overlay.models) {
+            merged.put(m.name(), m);
+        }
+        return of(new ArrayList<>(merged.values()), source + " + " + overlay.source);
+    }
+
+    /** This registry as an index JSON document. */
+    public String toJson() {
+        try {
+            return MAPPER.writeValueAsString(new IndexFile(SCHEMA_VERSION, models));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    /** Where this registry was loaded from. */
+    public String source() {
+        return source;
+    }
+
+    /** All entries in index order. */
+    public List<ModelEntry> models() {
+        return models;
+    }
+
+    /** The entry called {@code name} (exact architecture name). */
+    public Optional<ModelEntry> find(String name) {
+        return Optional.ofNullable(byName.get(name));
+    }
+
+    /**
+     * The entry called {@code name}.
+     *
+     * @throws UnknownModelException with suggestions when there is none
+     */
+    public ModelEntry model(String name) {
+        ModelEntry m = byName.get(name);
+        if (m == null) {
+            throw unknownModel(name);
+        }
+        return m;
+    }
+
+    /**
+     * Resolves {@code model} (default weights) or {@code model.tag} ({@code tag} may be the short
+     * tag, e.g. {@code convit_tiny.fb_in1k}).
+     *
+     * @throws UnknownModelException for an unknown model or tag, with close matches
+     */
+    public ResolvedModel resolve(String ref) {
+        if (ref == null || ref.isBlank()) {
+            throw new UnknownModelException("empty model name", String.valueOf(ref), List.of());
+        }
+        String r = ref.trim();
+        int dot = r.indexOf('.');
+        if (dot < 0) {
+            ModelEntry m = model(r);
+            return new ResolvedModel(m, m.defaultWeights());
+        }
+        String name = r.substring(0, dot);
+        String tag = r.substring(dot + 1);
+        ModelEntry m = byName.get(name);
+        if (m == null) {
+            throw unknownModel(r);
+        }
+        return m.weights(tag).map(w -> new ResolvedModel(m, w)).orElseThrow(() -> {
+            List<String> sugg = closest(r, m.tags());
+            return new UnknownModelException("unknown weights '" + tag + "' for model " + name
+                    + "; available: " + String.join(", ", m.tags()), r, sugg.isEmpty() ? m.tags() : sugg);
+        });
+    }
+
+    /**
+     * Entries matching a shell-style pattern ({@code *}, {@code ?}; case-insensitive), in index
+     * order. A pattern without a dot is matched against architecture names ({@code convit_*});
+     * a pattern with a dot against full tags ({@code *.fb_in1k}), returning the owning entries.
+     */
+    public List<ModelEntry> list(String pattern) {
+        Pattern p = glob(pattern == null || pattern.isBlank() ? "*" : pattern.trim());
+        boolean tags = pattern != null && pattern.indexOf('.') >= 0;
+        List<ModelEntry> out = new ArrayList<>();
+        for (ModelEntry m : models) {
+            boolean hit = tags ? m.tags().stream().anyMatch(t -> p.matcher(t).matches()) : p.matcher(m.name()).matches();
+            if (hit) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Full tags matching a pattern: a pattern with a dot is matched against tags, one without
+     * against architecture names (all tags of each matching entry).
+     */
+    public List<String> listTags(String pattern) {
+        String pat = pattern == null || pattern.isBlank() ? "*" : pattern.trim();
+        Pattern p = glob(pat);
+        boolean tags = pat.indexOf('.') >= 0;
+        List<String> out = new ArrayList<>();
+        for (ModelEntry m : models) {
+            for (String t : m.tags()) {
+                if (tags ? p.matcher(t).matches() : p.matcher(m.name()).matches()) {
+                    out.add(t);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Up to five names (or tags, if {@code ref} has a dot) closest to {@code ref}, best first. */
+    public List<String> suggest(String ref) {
+        List<String> candidates = new ArrayList<>();
+        boolean tags = ref.indexOf('.') >= 0;
+        for (ModelEntry m : models) {
+            if (tags) {
+                candidates.addAll(m.tags());
+            } else {
+                candidates.add(m.name());
+            }
+        }
+        return closest(ref, candidates);
+    }
+
+    @Override
+    public String toString() {
+        return "Registry[" + source + ", " + models.size() + " models]";
+    }
+
+    private UnknownModelException unknownModel(String ref) {
+        List<String> sugg = suggest(ref);
+        StringBuilder msg = new StringBuilder("unknown model '").append(ref).append('\'');
+        if (!sugg.isEmpty()) {
+            msg.append("; did you mean ").append(String.join(", ", sugg)).append('?');
+        }
+        msg.append(" (").append(models.size()).append(" models in ").append(source).append(')');
+        return new UnknownModelException(msg.toString(), ref, sugg);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static List<String> closest(String ref, List<String> candidates) {
+        String q = ref.toLowerCase(Locale.ROOT);
+        int budget = Math.max(2, q.length() / 3);
+        record Scored(String s, int d) { }
+        List<Scored> scored = new ArrayList<>();
+        for (String c : candidates) {
+            String lc = c.toLowerCase(Locale.ROOT);
+            int d = editDistance(q, lc);
+            if (q.length() >= 3 && (lc.startsWith(q) || lc.contains(q))) {
+                d = Math.min(d, 1); // a fragment such as "convit" suggests every convit_*
+            }
+            if (d <= budget) {
+                scored.add(new Scored(c, d));
+            }
+        }
+        scored.sort(Comparator.comparingInt(Scored::d).thenComparing(Scored::s));
+        return scored.stream().limit(5).map(Scored::s).toList();
+    }
+
+    /** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
+    static int editDistance(String a, String b) {
+        int n = a.length();
+        int m = b.length();
+        int[][] d = new int[n + 1][m + 1];
+        for (int i = 0; i <= n; i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= m; j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= n; i++) {
+            for (int j = 1; j <= m; j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                int v = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    v = Math.min(v, d[i - 2][j - 2] + 1);
+                }
+                d[i][j] = v;
+            }
+        }
+        return d[n][m];
+    }
+
+    /** Shell-style wildcard to a case-insensitive regex: {@code *}, {@code ?}, everything else literal. */
+    static Pattern glob(String pattern) {
+        StringBuilder re = new StringBuilder();
+        StringBuilder lit = new StringBuilder();
+        for (char ch : pattern.toCharArray()) {
+            if (ch == '*' || ch == '?') {
+                if (lit.length() > 0) {
+                    re.append(Pattern.quote(lit.toString()));
+                    lit.setLength(0);
+                }
+                re.append(ch == '*' ? ".*" : ".");
+            } else {
+                lit.append(ch);
+            }
+        }
+        if (lit.length() > 0) {
+            re.append(Pattern.quote(lit.toString()));
+        }
+        return Pattern.compile(re.toString(), Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    }
+
+    private static URI asUri(String loc) {
+        if (!loc.matches("(?i)(file|https?):.*")) {
+            return null;
+        }
+        try {
+            return new URI(loc);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("not a valid URL: " + loc, e);
+        }
+    }
+
+    private static String describe(JsonMappingException e) {
+        String path = e.getPath().stream().map(ref -> ref.getFieldName() != null ? "." + ref.getFieldName()
+                : "[" + ref.getIndex() + "]").reduce("", String::concat);
+        return (path.isEmpty() ? "" : (path.startsWith(".") ? path.substring(1) : path) + ": ")
+                + clean(e.getOriginalMessage()) + location(e);
+    }
+
+    private static String clean(String jacksonMessage) {
+        return String.valueOf(jacksonMessage).replaceAll("\\[Source: [^;\\]]*; ", "[").replace("\n", " ");
+    }
+
+    private static String location(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
+                + e.getLocation().getColumnNr() + ")";
+    }
+
+    // ------------------------------------------------------------------ validation
+
+    private static void validate(List<ModelEntry> models, String source) {
+        if (models == null) {
+            throw new RegistryException("registry " + source + ": 'models' is missing");
+        }
+        Set<String> names = new HashSet<>();
+        Set<String> tags = new HashSet<>();
+        for (int i = 0; i < models.size(); i++) {
+            ModelEntry m = models.get(i);
+            String where = "registry " + source + ": models[" + i + "]"
+                    + (m != null && m.name() != null ? " (" + m.name() + ")" : "");
+            if (m == null) {
+                throw new RegistryException(where + ": null entry");
+            }
+            check(m.name() != null && NAME.matcher(m.name()).matches(), where,
+                    "name must match " + NAME.pattern() + " (timm architecture name, no dots), got " + m.name());
+            check(names.add(m.name()), where, "duplicate model name " + m.name());
+            check(notBlank(m.family()), where, "family is required");
+            check(notBlank(m.variant()), where, "variant is required");
+            check(m.paper() != null && notBlank(m.paper().title()) && m.paper().url() != null
+                    && m.paper().url().isAbsolute(), where, "paper needs a title and an absolute url");
+            check(notBlank(m.codeLicense()), where, "code_license is required");
+            check(m.reportedTop1() == null || (m.reportedTop1() >= 0 && m.reportedTop1() <= 100), where,
+                    "reported_top1 must be a percentage in [0, 100]");
+            check(m.parity() != null && m.parity().status() != null, where, "parity.status is required");
+            check(m.parity().status() != ParityStatus.UNSUPPORTED || notBlank(m.parity().reason()), where,
+                    "parity.reason is required when status is unsupported");
+            validatePreprocessing(m.preprocessing(), where);
+            check(notBlank(m.labels()), where, "labels is required (e.g. imagenet-1k or file:<name>)");
+            check(m.weights() != null && !m.weights().isEmpty(), where, "at least one weights entry is required");
+            for (int w = 0; w < m.weights().size(); w++) {
+                WeightVersion v = m.weights().get(w);
+                String vw = where + ".weights[" + w + "]";
+                check(v != null, vw, "null entry");
+                check(v.tag() != null && TAG.matcher(v.tag()).matches() && v.tag().startsWith(m.name() + "."), vw,
+                        "tag must be '" + m.name() + ".<pretrained tag>', got " + v.tag());
+                check(tags.add(v.tag()), vw, "duplicate tag " + v.tag());
+                check(notBlank(v.license()), vw, "license is required");
+                check(v.files() != null && !v.files().isEmpty(), vw, "at least one file is required");
+                Set<String> fileNames = new HashSet<>();
+                for (int f = 0; f < v.files().size(); f++) {
+                    WeightFile file = v.files().get(f);
+                    String fw = vw + ".files[" + f + "]";
+                    check(file != null, fw, "null entry");
+                    check(file.name() != null && FILE_NAME.matcher(file.name()).matches(), fw,
+                            "name must be a plain file name matching " + FILE_NAME.pattern() + ", got " + file.name());
+                    check(fileNames.add(file.name()), fw, "duplicate file name " + file.name());
+                    check(file.format() != null, fw, "format is required");
+                    checkHash(file.sha256(), fw);
+                    check(file.size() == null || file.size() >= 0, fw, "size must be >= 0");
+                    check(file.urls() != null && !file.urls().isEmpty(), fw, "at least one url is required");
+                    for (int s = 0; s < file.urls().size(); s++) {
+                        WeightSource src = file.urls().get(s);
+                        String sw = fw + ".urls[" + s + "]";
+                        check(src != null && src.url() != null, sw, "url is required");
+                        String scheme = src.scheme();
+                        check(src.url().isAbsolute() && (scheme.equals("https") || scheme.equals("http")
+                                || scheme.equals("file") || scheme.equals(WeightSource.CLASSPATH)), sw,
+                                "url must be an absolute http(s), file or classpath URL, got " + src.url());
+                        check(src.name() == null || FILE_NAME.matcher(src.name()).matches(), sw,
+                                "name must be a plain file name, got " + src.name());
+                        checkHash(src.sha256(), sw);
+                        check(src.size() == null || src.size() >= 0, sw, "size must be >= 0");
+                    }
+                }
+                m.labelsFile().ifPresent(lf -> check(fileNames.contains(lf), vw,
+                        "labels refers to file '" + lf + "' which this weights entry does not list"));
+            }
+        }
+    }
+
+    private static void validatePreprocessing(Preprocessing p, String where) {
+        check(p != null, where, "preprocessing is required");
+        String pw = where + ".preprocessing";
+        check(p.inputSize() != null && p.inputSize().size() == 3 && p.inputSize().stream().allMatch(x -> x != null && x > 0),
+                pw, "input_size must be [C, H, W] with positive values, got " + p.inputSize());
+        int c = p.channels();
+        check(p.mean() != null && p.mean().size() == c && p.mean().stream().allMatch(x -> x != null), pw,
+                "mean must have " + c + " values, got " + p.mean());
+        check(p.std() != null && p.std().size() == c && p.std().stream().allMatch(x -> x != null && x > 0), pw,
+                "std must have " + c + " positive values, got " + p.std());
+        check(p.cropPct() > 0 && p.cropPct() <= 1, pw, "crop_pct must be in (0, 1], got " + p.cropPct());
+        check(p.interpolation() != null, pw, "interpolation is required");
+    }
+
+    private static void checkHash(String sha, String where) {
+        check(sha == null || SHA256.matcher(sha).matches(), where,
+                "sha256 must be 64 lowercase hex digits or null (unknown), got " + sha);
+    }
+
+    private static void check(boolean ok, String where, String what) {
+        if (!ok) {
+            throw new RegistryException(where + ": " + what);
+        }
+    }
+
+    private static boolean notBlank(String s) {
+        return s != null && !s.isBlank();
+    }
+}
