@@ -11,7 +11,9 @@ import java.util.Properties;
 /** {@code bin/attnzoo}: build, convert, run and benchmark vision-attention models as ONNX. */
 @Command(name = "attnzoo", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Build, convert, run and benchmark vision-attention models as ONNX.",
-        subcommands = {ConvertCommand.class, InferCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ZooCommands.ListCommand.class, ZooCommands.InfoCommand.class, ZooCommands.PullCommand.class,
+                ZooCommands.RunCommand.class, ConvertCommand.class, InferCommand.class, BenchCommand.class,
+                ZooCommands.VerifyCommand.class, ZooCommands.CacheCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -22,8 +22,9 @@ class RegistryTest {
     @Test
     void bundledRegistryHasTheConvitEntries() {
         Registry r = Registry.bundled();
-        assertThat(r.models()).extracting(ModelEntry::name).containsExactly("convit_tiny", "convit_small", "convit_base", "convit_digits");
-        assertThat(r.models()).extracting(ModelEntry::reportedTop1).containsExactly(73.1, 81.3, 82.4, 99.72);
+        assertThat(r.models()).extracting(ModelEntry::name).startsWith("convit_tiny", "convit_small", "convit_base", "convit_digits")
+                .contains("nat_mini", "dinat_base");
+        assertThat(r.models()).extracting(ModelEntry::reportedTop1).startsWith(73.1, 81.3, 82.4, 99.72);
 
         ModelEntry tiny = r.model("convit_tiny");
         assertThat(tiny.family()).isEqualTo("convit");
@@ -57,7 +58,7 @@ class RegistryTest {
         assertThat(src.get(1).format()).isEqualTo(WeightFormat.PTH);
         assertThat(src.get(1).name()).isEqualTo("convit_tiny.pth");
         assertThat(src.get(1).effectiveWrappingKey()).isNull();
-        for (ModelEntry m : r.models()) {
+        for (ModelEntry m : r.list("convit_*")) {
             if (m.name().equals("convit_digits")) {
                 // shipped inside the jar, so its hash is known and pinned
                 WeightFile d = m.defaultWeights().files().get(0);
@@ -101,8 +102,8 @@ class RegistryTest {
         Registry r = Registry.bundled();
         assertThat(r.list("convit_*")).extracting(ModelEntry::name).containsExactly("convit_tiny", "convit_small", "convit_base", "convit_digits");
         assertThat(r.list("CONVIT_?ase")).extracting(ModelEntry::name).containsExactly("convit_base");
-        assertThat(r.list("*")).hasSize(4);
-        assertThat(r.list(null)).hasSize(4);
+        assertThat(r.list("*")).hasSize(r.models().size()).hasSizeGreaterThan(4);
+        assertThat(r.list(null)).hasSize(r.models().size());
         assertThat(r.list("vit_*")).isEmpty();
         assertThat(r.list("*.fb_in1k")).hasSize(3);
         assertThat(r.listTags("convit_t*")).containsExactly("convit_tiny.fb_in1k");
@@ -119,7 +120,7 @@ class RegistryTest {
                     assertThat(e.suggestions()).first().isEqualTo("convit_tiny");
                 })
                 .hasMessageStartingWith("unknown model 'convit_tiyn'; did you mean convit_tiny")
-                .hasMessageContaining("4 models in bundled registry");
+                .hasMessageContaining(r.models().size() + " models in bundled registry");
         assertThatThrownBy(() -> r.resolve("convit"))
                 .isInstanceOfSatisfying(UnknownModelException.class,
                         e -> assertThat(e.suggestions()).containsExactlyInAnyOrder("convit_tiny", "convit_small", "convit_base", "convit_digits"));
@@ -187,7 +188,7 @@ class RegistryTest {
         Registry extra = Registry.fromPath(copyResource("/hub/extra-registry.json"));
         Registry merged = Registry.bundled().merge(extra);
         assertThat(merged.models()).extracting(ModelEntry::name)
-                .containsExactly("convit_tiny", "convit_small", "convit_base", "convit_digits", "extra_net");
+                .startsWith("convit_tiny", "convit_small", "convit_base", "convit_digits").endsWith("extra_net");
     }
 
     @Test

@@ -44,6 +44,9 @@ public final class ConViT implements Architecture {
         return new Config(224, 16, 3, 1000, headsTimes48, 12, heads, 4.0, false, 10, true, "token");
     }
 
+    /** The small ConViT shipped with AttnZoo, trained on 32×32 upsampled scikit-learn digits. */
+    public static final String DIGITS = "convit_digits";
+
     /** The named variants (timm registers these with embed_dim=48 × num_heads). */
     public static final Map<String, Config> VARIANTS;
 
@@ -52,8 +55,11 @@ public final class ConViT implements Architecture {
         m.put("convit_tiny", base(48 * 4, 4));
         m.put("convit_small", base(48 * 9, 9));
         m.put("convit_base", base(48 * 16, 16));
+        // AttnZoo's offline demo: trained on scikit-learn's digits by tools/train/convit_digits.py
+        m.put(DIGITS, new Config(32, 4, 3, 10, 16 * 4, 4, 4, 2.0, false, 3, true, "token"));
         VARIANTS = java.util.Collections.unmodifiableMap(m);
     }
+
 
     private final String name;
     private final Config cfg;
@@ -68,7 +74,23 @@ public final class ConViT implements Architecture {
     public static ConViT variant(String name) {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown ConViT variant " + name + "; known: " + VARIANTS.keySet());
-        return new ConViT(name, c, Preprocessing.imagenet(224, 0.875, "bicubic"));
+        return new ConViT(name, c, name.equals(DIGITS) ? digitsPreprocessing() : Preprocessing.imagenet(224, 0.875, "bicubic"));
+    }
+
+    /** The training run's normalization (grey digits replicated to 3 channels), read from its config. */
+    static Preprocessing digitsPreprocessing() {
+        try (var in = ConViT.class.getResourceAsStream("/org/attnzoo/zoo/models/convit_digits/config.json")) {
+            if (in == null) throw new IllegalStateException("convit_digits config.json missing from the jar");
+            var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+            double[] mean = new double[3], std = new double[3];
+            for (int i = 0; i < 3; i++) {
+                mean[i] = node.get("mean").get(i).asDouble();
+                std[i] = node.get("std").get(i).asDouble();
+            }
+            return new Preprocessing(new int[]{3, 32, 32}, mean, std, 1.0, "bilinear");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public Config config() {

@@ -1,0 +1,128 @@
+package org.attnzoo.zoo;
+
+import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.runtime.Device;
+import org.attnzoo.sdk.runtime.OnnxSession;
+import org.attnzoo.sdk.runtime.RuntimeOptions;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Architectures;
+import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.hub.CachedFile;
+import org.attnzoo.zoo.hub.ConvertedKey;
+import org.attnzoo.zoo.hub.FetchedModel;
+import org.attnzoo.zoo.hub.ModelEntry;
+import org.attnzoo.zoo.hub.ModelHub;
+import org.attnzoo.zoo.hub.ProgressListener;
+import org.attnzoo.zoo.hub.ProgressReporters;
+import org.attnzoo.zoo.hub.ResolvedModel;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The model zoo from Java: pick a model by name (or {@code name.tag}), get verified weights in the
+ * cache, the converted ONNX model (converted once per model, tag, converter version, opset and
+ * precision) and a classifier on the device you ask for.
+ *
+ * <pre>{@code
+ * try (AttnZoo zoo = AttnZoo.local();
+ *      ImageClassifier m = zoo.classifier("convit_digits", Device.auto())) {
+ *     List<Prediction> top = m.classify(Path.of("digit_3.png"), 3);
+ * }
+ * }</pre>
+ */
+public final class AttnZoo implements AutoCloseable {
+    /** Bumped whenever a change to the builders changes emitted graphs (invalidates converted files). */
+    public static final String CONVERTER_VERSION = "1";
+
+    private final ModelHub hub;
+
+    private AttnZoo(ModelHub hub) {
+        this.hub = hub;
+    }
+
+    /** The zoo as the environment configures it (ATTNZOO_HOME, ATTNZOO_OFFLINE, ATTNZOO_MIRROR, ATTNZOO_REGISTRY). */
+    public static AttnZoo local() {
+        try {
+            return new AttnZoo(ModelHub.fromEnv());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static AttnZoo of(ModelHub hub) {
+        return new AttnZoo(hub);
+    }
+
+    public ModelHub hub() {
+        return hub;
+    }
+
+    /** Registry entries matching a wildcard pattern ({@code convit_*}); null lists all. */
+    public List<ModelEntry> list(String pattern) {
+        return hub.registry().list(pattern);
+    }
+
+    /** The model card (registry entry) of {@code name} or {@code name.tag}. */
+    public ModelEntry card(String ref) {
+        return hub.resolve(ref).model();
+    }
+
+    /** Downloads (or finds) the weights of {@code ref} and returns its converted ONNX model file. */
+    public Path onnx(String ref) throws IOException {
+        ResolvedModel rm = hub.resolve(ref);
+        Architecture arch = Architectures.get(rm.name());
+        ConvertedKey key = new ConvertedKey(rm.tag(), CONVERTER_VERSION, Graph.DEFAULT_OPSET, "fp32");
+        var existing = hub.cache().findConverted(key);
+        if (existing.isPresent()) return existing.get();
+        FetchedModel fetched = hub.fetch(rm);
+        CachedFile w = fetched.weights();
+        return hub.cache().convertedOrCreate(key, out -> ModelBuilder.convert(arch, w.path(), w.wrappingKey(), out));
+    }
+
+    /** A classifier for {@code ref} on {@code device}, preprocessing and labels from its card. */
+    public ImageClassifier classifier(String ref, Device device) {
+        try {
+            ResolvedModel rm = hub.resolve(ref);
+            Path model = onnx(ref);
+            OnnxSession s = OnnxSession.open(model, RuntimeOptions.defaults().withDevice(device));
+            return new ImageClassifier(rm.model(), rm.tag(), s, preprocessing(rm.model()), labels(rm.model()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The card's preprocessing in the SDK's form. */
+    public static Preprocessing preprocessing(ModelEntry e) {
+        var p = e.preprocessing();
+        return new Preprocessing(p.inputSize().stream().mapToInt(Integer::intValue).toArray(),
+                p.mean().stream().mapToDouble(Double::doubleValue).toArray(),
+                p.std().stream().mapToDouble(Double::doubleValue).toArray(),
+                p.cropPct(), p.interpolation().name().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    /** Labels of a card: a label set shipped with AttnZoo ({@code imagenet-1k}, {@code digits}). */
+    public static List<String> labels(ModelEntry e) throws IOException {
+        String id = e.labels();
+        try (InputStream in = AttnZoo.class.getResourceAsStream("/org/attnzoo/zoo/labels/" + id + ".txt")) {
+            if (in == null) return List.of();
+            return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList();
+        }
+    }
+
+    /** Console progress for interactive use (a bar on a terminal, plain lines otherwise). */
+    public static ProgressListener consoleProgress() {
+        return ProgressReporters.forConsole();
+    }
+
+    @Override
+    public void close() {
+    }
+}

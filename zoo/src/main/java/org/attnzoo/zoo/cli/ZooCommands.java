@@ -1,0 +1,317 @@
+package org.attnzoo.zoo.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.attnzoo.sdk.runtime.Device;
+import org.attnzoo.zoo.AttnZoo;
+import org.attnzoo.zoo.ImageClassifier;
+import org.attnzoo.zoo.Prediction;
+import org.attnzoo.zoo.arch.Architectures;
+import org.attnzoo.zoo.hub.CachedModel;
+import org.attnzoo.zoo.hub.GcReport;
+import org.attnzoo.zoo.hub.ModelEntry;
+import org.attnzoo.zoo.hub.ModelHub;
+import org.attnzoo.zoo.hub.ProgressReporters;
+import org.attnzoo.zoo.hub.RmReport;
+import org.attnzoo.zoo.hub.VerifyReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** The model-zoo verbs: list, info, pull, run, verify, cache. */
+final class ZooCommands {
+    private ZooCommands() {
+    }
+
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Options every zoo verb shares. */
+    static final class HubOptions {
+        @Option(names = "--offline", description = "Never touch the network (also ATTNZOO_OFFLINE=1).")
+        boolean offline;
+
+        @Option(names = "--home", paramLabel = "DIR", description = "Cache directory (default: ATTNZOO_HOME, else ~/.cache/attnzoo).")
+        Path home;
+
+        ModelHub hub(boolean progress) throws IOException {
+            ModelHub.Builder b = ModelHub.builder();
+            if (offline) b.offline(true);
+            if (home != null) b.cacheRoot(home);
+            b.progress(progress ? ProgressReporters.forConsole() : ProgressReporters.silent());
+            return b.build();
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List the models of the zoo with their status (wildcards: 'convit_*', 'nat_*').")
+    static final class ListCommand implements Callable<Integer> {
+        @Parameters(index = "0", arity = "0..1", paramLabel = "PATTERN")
+        String pattern;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            ModelHub hub = hubOpts.hub(false);
+            String glob = pattern == null ? "*" : pattern;
+            java.util.regex.Pattern re = java.util.regex.Pattern.compile(
+                    ("\\Q" + glob + "\\E").replace("*", "\\E.*\\Q").replace("?", "\\E.\\Q"));
+            Set<String> names = new LinkedHashSet<>();
+            for (ModelEntry e : hub.registry().list(glob)) names.add(e.name());
+            for (String a : Architectures.names()) if (re.matcher(a).matches()) names.add(a);
+            PrintWriter out = spec.commandLine().getOut();
+            ArrayNode arr = JSON.createArrayNode();
+            if (!json) out.printf(Locale.ROOT, "%-24s %-8s %-11s %-7s %s%n", "MODEL", "FAMILY", "PARITY", "TOP-1", "WEIGHTS");
+            for (String n : names) {
+                ModelEntry e = hub.registry().find(n).orElse(null);
+                String family = e != null ? e.family() : Architectures.get(n).family();
+                String parity = e != null ? e.parity().status().id() : "builds";
+                String top1 = e != null && e.reportedTop1() != null ? String.format(Locale.ROOT, "%.1f", e.reportedTop1()) : "-";
+                String tags = e != null ? String.join(",", e.tags()) : "(none in the registry: convert your own checkpoint)";
+                boolean buildable = Architectures.exists(n);
+                if (json) {
+                    ObjectNode o = arr.addObject();
+                    o.put("name", n).put("family", family).put("parity", parity).put("buildable", buildable);
+                    if (e != null && e.reportedTop1() != null) o.put("reported_top1", e.reportedTop1());
+                    ArrayNode t = o.putArray("tags");
+                    if (e != null) e.tags().forEach(t::add);
+                } else {
+                    out.printf(Locale.ROOT, "%-24s %-8s %-11s %-7s %s%s%n", n, family, parity, top1, tags, buildable ? "" : "  [not buildable yet]");
+                }
+            }
+            if (json) out.println(JSON.writeValueAsString(arr));
+            return 0;
+        }
+    }
+
+    @Command(name = "info", mixinStandardHelpOptions = true, description = "Show a model's card: paper, licences, preprocessing, weights, cache state.")
+    static final class InfoCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
+        String ref;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            ModelHub hub = hubOpts.hub(false);
+            var rm = hub.resolve(ref);
+            ModelEntry e = rm.model();
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(JSON.writeValueAsString(e));
+                return 0;
+            }
+            out.println(e.name() + " (" + e.family() + ", " + e.variant() + ")");
+            out.println("  paper:         " + e.paper().title() + " <" + e.paper().url() + ">");
+            out.println("  code licence:  " + e.codeLicense());
+            out.println("  parity:        " + e.parity().status().id() + (e.parity().reason() == null ? "" : " — " + e.parity().reason()));
+            if (e.reportedTop1() != null) out.println("  reported top1: " + e.reportedTop1());
+            var p = e.preprocessing();
+            out.println("  preprocessing: input " + p.inputSize() + ", mean " + p.mean() + ", std " + p.std()
+                    + ", crop_pct " + p.cropPct() + ", " + p.interpolation().name().toLowerCase(Locale.ROOT));
+            out.println("  labels:        " + e.labels());
+            for (var w : e.weights()) {
+                out.println("  weights " + w.tag() + " (licence " + w.license() + ")" + (w.tag().equals(rm.tag()) ? " [selected]" : ""));
+                for (var f : w.files()) {
+                    out.println("    " + f.name() + "  sha256 " + (f.sha256() == null ? "unknown (pinned on first download)" : f.sha256())
+                            + (hub.cache().lookup(w.tag(), f.name()).isPresent() ? "  [cached]" : ""));
+                    for (var s : f.sources()) out.println("      from " + s.url());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "pull", mixinStandardHelpOptions = true, description = "Download, verify and convert a model into the cache; print the ONNX path.")
+    static final class PullCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
+        String ref;
+
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            AttnZoo zoo = AttnZoo.of(hubOpts.hub(true));
+            Path onnx = zoo.onnx(ref);
+            spec.commandLine().getOut().println(onnx);
+            return 0;
+        }
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Classify images with a zoo model, preprocessed exactly as its model card says.")
+    static final class RunCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
+        String ref;
+
+        @Option(names = "--image", required = true, arity = "1..*", paramLabel = "FILE", description = "Image files (PNG, JPEG, BMP, GIF).")
+        List<Path> images;
+
+        @Option(names = "--top", defaultValue = "5", description = "How many classes to print per image (default: ${DEFAULT-VALUE}).")
+        int top;
+
+        @Option(names = "--device", defaultValue = "cpu", converter = DeviceOption.DeviceConverter.class,
+                description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
+        Device device;
+
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            if (top < 1) throw new IllegalArgumentException("--top must be >= 1");
+            AttnZoo zoo = AttnZoo.of(hubOpts.hub(true));
+            PrintWriter out = spec.commandLine().getOut();
+            try (ImageClassifier c = zoo.classifier(ref, device)) {
+                List<List<Prediction>> preds = c.classify(images, top);
+                ArrayNode arr = JSON.createArrayNode();
+                for (int i = 0; i < images.size(); i++) {
+                    if (json) {
+                        ObjectNode o = arr.addObject();
+                        o.put("image", images.get(i).toString()).put("model", c.tag());
+                        ArrayNode ps = o.putArray("predictions");
+                        for (Prediction p : preds.get(i)) ps.addObject().put("index", p.index()).put("label", p.label()).put("probability", p.probability());
+                    } else {
+                        out.println(images.get(i) + " (" + c.tag() + ", " + c.device() + "):");
+                        for (Prediction p : preds.get(i)) {
+                            out.printf(Locale.ROOT, "  %6.2f%%  %s%n", 100.0 * p.probability(), p.label());
+                        }
+                    }
+                }
+                if (json) out.println(JSON.writeValueAsString(arr));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true, description = "Re-hash every cached file; report (and with --fix remove) corrupted ones.")
+    static final class VerifyCommand implements Callable<Integer> {
+        @Option(names = "--fix", description = "Remove corrupted files so the next pull fetches them again.")
+        boolean fix;
+
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            VerifyReport r = hubOpts.hub(false).cache().verify(fix);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(Locale.ROOT, "checked %d files (%s)%n", r.blobsChecked(), ProgressReporters.humanBytes(r.bytesChecked()));
+            for (var p : r.problems()) out.println("  " + p);
+            return r.ok() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "cache", mixinStandardHelpOptions = true, description = "Inspect and clean the local cache (ATTNZOO_HOME, default ~/.cache/attnzoo).",
+            subcommands = {CacheLs.class, CacheRm.class, CacheGc.class})
+    static final class CacheCommand implements Runnable {
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(spec.commandLine().getOut());
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List cached models, files and converted graphs.")
+    static final class CacheLs implements Callable<Integer> {
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            ModelHub hub = hubOpts.hub(false);
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("cache: " + hub.cache().root());
+            List<CachedModel> ms = new ArrayList<>(hub.cache().ls());
+            if (ms.isEmpty()) out.println("  (empty)");
+            for (CachedModel m : ms) {
+                out.println("  " + m.tag() + "  " + ProgressReporters.humanBytes(m.sizeBytes()));
+                for (var f : m.files()) out.println("    " + f.name() + "  " + f.sha256());
+                for (var c : m.converted()) out.println("    converted: " + c);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a model (tag, name or wildcard) from the cache.")
+    static final class CacheRm implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "TAG|MODEL|PATTERN")
+        String what;
+
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            RmReport r = hubOpts.hub(false).cache().rm(what);
+            spec.commandLine().getOut().printf(Locale.ROOT, "removed %s; freed %s%n", r.removedTags(), ProgressReporters.humanBytes(r.bytesFreed()));
+            return r.removedTags().isEmpty() ? 1 : 0;
+        }
+    }
+
+    @Command(name = "gc", mixinStandardHelpOptions = true, description = "Delete unreferenced blobs and leftover temporary files.")
+    static final class CacheGc implements Callable<Integer> {
+        @Mixin
+        HubOptions hubOpts;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            GcReport r = hubOpts.hub(false).cache().gc();
+            spec.commandLine().getOut().printf(Locale.ROOT, "removed %d blobs and %d temporary files; freed %s%n",
+                    r.blobsRemoved(), r.tempRemoved(), ProgressReporters.humanBytes(r.bytesFreed()));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package org.attnzoo.zoo.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The zoo verbs on the shipped offline model: list, info, pull, run, verify, cache. */
+class ZooCliTest {
+    static final Path IMAGES = Path.of("../samples/images");
+
+    @TempDir
+    Path home;
+
+    CliTest.Run cli(String... args) {
+        String[] all = new String[args.length + 2];
+        System.arraycopy(args, 0, all, 0, args.length);
+        all[args.length] = "--home";
+        all[args.length + 1] = home.toString();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(all, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new CliTest.Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void runClassifiesEverySampleDigitCorrectlyOffline() throws Exception {
+        String[] args = new String[13];
+        args[0] = "run";
+        args[1] = "convit_digits";
+        args[2] = "--image";
+        for (int d = 0; d < 10; d++) args[3 + d] = IMAGES.resolve("digit_" + d + ".png").toString();
+        String[] withFlags = java.util.Arrays.copyOf(args, args.length + 3);
+        withFlags[13] = "--json";
+        withFlags[14] = "--offline";
+        withFlags[15] = "--top=2";
+        CliTest.Run r = cli(withFlags);
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode arr = new ObjectMapper().readTree(r.out());
+        assertThat(arr).hasSize(10);
+        for (int d = 0; d < 10; d++) {
+            JsonNode top = arr.get(d).get("predictions").get(0);
+            assertThat(top.get("label").asText()).as("digit_%d.png", d).isEqualTo(Integer.toString(d));
+            assertThat(top.get("probability").asDouble()).isGreaterThan(0.5);
+        }
+        // converted once, then reused from the cache
+        CliTest.Run again = cli("run", "convit_digits", "--image", IMAGES.resolve("digit_4.png").toString(), "--top", "1");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.out()).contains("digit_4.png").containsPattern("%\\s+4");
+        assertThat(again.err()).doesNotContain("downloading");
+    }
+
+    @Test
+    void listInfoPullVerifyAndCache() throws Exception {
+        CliTest.Run list = cli("list", "--json");
+        assertThat(list.code()).as(list.err()).isZero();
+        JsonNode arr = new ObjectMapper().readTree(list.out());
+        assertThat(arr.findValuesAsText("name")).contains("convit_tiny", "convit_digits", "nat_mini", "dinat_base");
+        assertThat(arr.findValuesAsText("parity")).contains("verified");
+        assertThat(cli("list", "nat_*").out()).contains("nat_mini").doesNotContain("convit");
+
+        CliTest.Run info = cli("info", "convit_tiny");
+        assertThat(info.out()).contains("ConViT").contains("crop_pct 0.875").contains("bicubic")
+                .contains("huggingface.co/timm/convit_tiny.fb_in1k").contains("sha256 unknown");
+
+        CliTest.Run pull = cli("pull", "convit_digits");
+        assertThat(pull.code()).as(pull.err()).isZero();
+        Path onnx = Path.of(pull.out().trim());
+        assertThat(onnx).exists().startsWith(home);
+
+        CliTest.Run verify = cli("verify");
+        assertThat(verify.code()).isZero();
+        assertThat(verify.out()).contains("checked 1 files");
+
+        assertThat(cli("cache", "ls").out()).contains("convit_digits.attnzoo_sklearn_digits").contains("converted");
+        CliTest.Run rm = cli("cache", "rm", "convit_digits");
+        assertThat(rm.code()).as(rm.err()).isZero();
+        assertThat(cli("cache", "ls").out()).contains("(empty)");
+        assertThat(cli("cache", "gc").code()).isZero();
+    }
+
+    @Test
+    void offlinePullOfARemoteModelSaysWhatIsMissing() {
+        CliTest.Run r = cli("pull", "convit_tiny", "--offline");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("offline").contains("convit_tiny.fb_in1k").contains("huggingface.co");
+        try (var s = Files.list(home)) {
+            assertThat(s.filter(p -> p.getFileName().toString().equals("blobs"))).allSatisfy(b -> assertThat(b).isDirectory());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void unknownModelSuggests() {
+        CliTest.Run r = cli("info", "convit_tinny");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("unknown model 'convit_tinny'").contains("convit_tiny");
+    }
+}
