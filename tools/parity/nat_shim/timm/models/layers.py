@@ -18,3 +18,10 @@ class DropPath(nn.Module):
         keep = 1 - self.drop_prob
         mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
         return x * mask / keep
+
+
+def to_2tuple(x):
+    """A pair from a scalar; an iterable is returned as a tuple unchanged."""
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    return (x, x)

@@ -16,6 +16,8 @@ public final class Architectures {
     static {
         for (String v : ConViT.VARIANTS.keySet()) ALL.put(v, () -> ConViT.variant(v));
         for (String v : org.attnzoo.zoo.family.nat.NAT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.NAT.variant(v));
+        for (String v : org.attnzoo.zoo.family.nat.DiNATs.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.DiNATs.variant(v));
+        for (String v : org.attnzoo.zoo.family.nat.IsotropicNAT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.IsotropicNAT.variant(v));
     }
 
     private Architectures() {

@@ -13,8 +13,11 @@ import org.attnzoo.sdk.runtime.OnnxSession;
 import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.sdk.testing.OnnxChecker;
 import org.attnzoo.sdk.testing.Parity;
+import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.Architectures;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.family.nat.DiNATs;
+import org.attnzoo.zoo.family.nat.IsotropicNAT;
 import org.attnzoo.zoo.family.nat.NAT;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,7 +32,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * NAT / DiNAT against the authors' model files run in float64 with our pure-PyTorch NATTEN
+ * NAT / DiNAT, DiNAT-s and the isotropic NAT / DiNAT / ViT-rpb models against the authors' model files run in float64 with our pure-PyTorch NATTEN
  * reference as {@code natten} (fixtures from tools/parity/nat.py): reduced configs through the
  * upstream constructors, random fp16-exact weights; and every registered variant's parameter count
  * against the upstream module's.
@@ -40,31 +43,74 @@ class NatParityTest {
     @TempDir
     Path tmp;
 
+    /** The architecture a fixture's config.json describes ("arch": NAT (default), DiNATs or IsotropicNAT). */
+    record Fixture(Architecture arch, int naLayers, boolean global) {
+    }
+
+    static Fixture fixture(String name, JsonNode meta) throws Exception {
+        ObjectMapper om = new ObjectMapper();
+        String kind = meta.has("arch") ? meta.get("arch").asText() : "NAT";
+        switch (kind) {
+            case "NAT" -> {
+                NAT.Config c = om.treeToValue(meta.get("config"), NAT.Config.class);
+                return new Fixture(new NAT(name, c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic")), sum(c.depths()), false);
+            }
+            case "DiNATs" -> {
+                DiNATs.Config c = om.treeToValue(meta.get("config"), DiNATs.Config.class);
+                assertThat(c.parameterCount()).isEqualTo(meta.get("parameters").asLong());
+                return new Fixture(new DiNATs(name, c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic")), sum(c.depths()), false);
+            }
+            case "IsotropicNAT" -> {
+                IsotropicNAT.Config c = om.treeToValue(meta.get("config"), IsotropicNAT.Config.class);
+                assertThat(c.parameterCount()).isEqualTo(meta.get("parameters").asLong());
+                return new Fixture(new IsotropicNAT(name, c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic")),
+                        c.global() ? 0 : c.depth(), c.global());
+            }
+            default -> throw new IllegalArgumentException(kind);
+        }
+    }
+
+    static int sum(int[] xs) {
+        int n = 0;
+        for (int x : xs) n += x;
+        return n;
+    }
+
+    static long upstreamCount(Architecture a) {
+        if (a instanceof NAT n) return n.config().parameterCount();
+        if (a instanceof DiNATs d) return d.config().parameterCount();
+        if (a instanceof IsotropicNAT i) return i.config().parameterCount();
+        throw new IllegalArgumentException(a.name());
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"nat_reduced", "dinat_reduced", "dinat_reduced_k5"})
+    @ValueSource(strings = {"nat_reduced", "dinat_reduced", "dinat_reduced_k5", "dinat_s_reduced", "dinat_isotropic_reduced",
+            "vitrpb_reduced"})
     void reducedConfigsMatchUpstream(String fixture) throws Exception {
         Path dir = FIXTURES.resolve(fixture);
         JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
-        NAT.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), NAT.Config.class);
-        NAT arch = new NAT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        Fixture fx = fixture(fixture, meta);
         ModelBuilder.Built built;
         Path onnx = tmp.resolve("model.onnx");
         try (StateDict sd = Checkpoints.open(dir.resolve("weights.safetensors"))) {
-            built = ModelBuilder.build(arch, sd);
+            built = ModelBuilder.build(fx.arch(), sd);
             OnnxModel.save(built.graph(), onnx); // initializers are views of the open checkpoint
+            if (fx.global()) {
+                // our recomputed bias index equals the authors' (flipped) relative_position_index buffer
+                int side = ((IsotropicNAT) fx.arch()).config().featureMapSize();
+                assertThat(sd.get("layers.0.attn.relative_position_index").toLongArray()).containsExactly(IsotropicNAT.rpbIndex(side));
+            }
         }
         long params = meta.get("parameters").asLong();
         assertThat(built.parameters()).isEqualTo(params);
-        assertThat(cfg.parameterCount()).isEqualTo(params);
+        assertThat(upstreamCount(fx.arch())).isEqualTo(params);
 
         OnnxChecker.check(onnx);
         ModelProto m = ModelProto.parseFrom(Files.readAllBytes(onnx));
         long naNodes = m.getGraph().getNodeList().stream()
                 .filter(n -> n.getDomain().equals(NeighborhoodAttention.DOMAIN) && n.getOpType().equals("NeighborhoodAttention2D")).count();
-        int blocks = 0;
-        for (int d : cfg.depths()) blocks += d;
-        assertThat(naNodes).isEqualTo(blocks);
-        assertThat(m.getFunctionsList()).anyMatch(f -> f.getName().equals("NeighborhoodAttention2D"));
+        assertThat(naNodes).isEqualTo(fx.naLayers());
+        if (fx.naLayers() > 0) assertThat(m.getFunctionsList()).anyMatch(f -> f.getName().equals("NeighborhoodAttention2D"));
 
         NdArray x = Npy.read(dir.resolve("input.npy"));
         NdArray want = Npy.read(dir.resolve("expected.npy"));
@@ -75,14 +121,30 @@ class NatParityTest {
     }
 
     @Test
+    void dinatSFixturePadsTheImageAndTheOddMerges() throws Exception {
+        JsonNode cfg = new ObjectMapper().readTree(FIXTURES.resolve("dinat_s_reduced/config.json").toFile()).get("config");
+        int img = cfg.get("imgSize").asInt(), p = cfg.get("patchSize").asInt();
+        assertThat(img % p).isNotZero();                       // PatchEmbed pads
+        assertThat(((img + p - 1) / p) % 2).isEqualTo(1);      // first PatchMerging pads
+    }
+
+    @Test
     void everyVariantHasTheUpstreamParameterCount() throws Exception {
         JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("nat_param_counts.json").toFile());
-        assertThat(counts.size()).isEqualTo(NAT.VARIANTS.size());
+        assertThat(counts.size()).isEqualTo(NAT.VARIANTS.size() + DiNATs.VARIANTS.size() + IsotropicNAT.VARIANTS.size());
         for (Iterator<Map.Entry<String, JsonNode>> it = counts.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             assertThat(Architectures.exists(e.getKey())).as(e.getKey()).isTrue();
-            assertThat(NAT.variant(e.getKey()).config().parameterCount()).as(e.getKey()).isEqualTo(e.getValue().asLong());
+            assertThat(upstreamCount(Architectures.get(e.getKey()))).as(e.getKey()).isEqualTo(e.getValue().asLong());
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dinat_s_tiny", "nat_isotropic_small", "vitrpb_small"})
+    void smallNewVariantsBuildAtFullSizeWithTheUpstreamCount(String name) throws Exception {
+        JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("nat_param_counts.json").toFile());
+        ModelBuilder.Built built = ModelBuilder.buildSynthetic(Architectures.get(name), 1);
+        assertThat(built.parameters()).isEqualTo(counts.get(name).asLong());
     }
 
     @Test

@@ -5,9 +5,7 @@ import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
-import org.attnzoo.sdk.nn.Mlp;
 import org.attnzoo.sdk.nn.Scope;
-import org.attnzoo.sdk.ops.NeighborhoodAttention;
 import org.attnzoo.zoo.arch.Architecture;
 
 import java.util.Collections;
@@ -42,10 +40,8 @@ public final class NAT implements Architecture {
             long c = embedDim, h = c / 2, k = 2L * kernelSize - 1;
             long n = (long) inChans * h * 9 + h + h * c * 9 + c + 2 * c;
             for (int i = 0; i < depths.length; i++) {
-                long d = c << i, hid = (long) (d * mlpRatio);
-                long block = 2 * d + 3 * d * d + (qkvBias ? 3 * d : 0) + numHeads[i] * k * k + d * d + d + 2 * d
-                        + d * hid + hid + hid * d + d + (layerScale != 0 ? 2 * d : 0);
-                n += depths[i] * block;
+                long d = c << i;
+                n += depths[i] * NaLayers.layerParams(d, numHeads[i], k, mlpRatio, qkvBias, layerScale != 0);
                 if (i < depths.length - 1) n += d * 2 * d * 9 + 4 * d;
             }
             long f = c << (depths.length - 1);
@@ -102,8 +98,7 @@ public final class NAT implements Architecture {
     public static NAT variant(String name) {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown NAT/DiNAT variant " + name + "; known: " + VARIANTS.keySet());
-        Preprocessing p = c.imgSize() == 384 ? Preprocessing.imagenet(384, 1.0, "bicubic") : Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic");
-        return new NAT(name, c, p);
+        return new NAT(name, c, NaLayers.preprocessing(c.imgSize()));
     }
 
     public Config config() {
@@ -135,7 +130,7 @@ public final class NAT implements Architecture {
         return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
-    private static final float EPS = 1e-5f;
+    private static final float EPS = NaLayers.EPS;
     private static final int[] S2 = {2, 2}, P1 = {1, 1, 1, 1}, D1 = {1, 1};
 
     @Override
@@ -171,29 +166,7 @@ public final class NAT implements Architecture {
 
     /** One NATLayer on NHWC {@code x [B, H, W, d]}. */
     private Value block(Scope b, Value x, long d, int heads, int dilation) {
-        Graph g = b.graph();
-        Value a = neighborhoodAttention(b.scope("attn"), LayerNorm.apply(b.scope("norm1"), x, d, EPS), d, heads, dilation);
-        if (cfg.layerScale() != 0) a = g.mul(a, b.param("gamma1", d));
-        x = g.add(x, a);
-        Value m = Mlp.apply(b.scope("mlp"), LayerNorm.apply(b.scope("norm2"), x, d, EPS), d, (long) (d * cfg.mlpRatio()), d);
-        if (cfg.layerScale() != 0) m = g.mul(m, b.param("gamma2", d));
-        return g.add(x, m);
-    }
-
-    /** NATTEN's NeighborhoodAttention2D module: qkv, heads-first NA with rpb, proj. */
-    private Value neighborhoodAttention(Scope s, Value x, long d, int heads, int dilation) {
-        Graph g = s.graph();
-        long hgt = x.dim(1), wid = x.dim(2), hd = d / heads;
-        int k = cfg.kernelSize();
-        Value qkv = Linear.apply(s.scope("qkv"), x, d, 3 * d, cfg.qkvBias());
-        Value[] p = g.split(qkv, -1, d, d, d);
-        Value[] qkvH = new Value[3];
-        for (int i = 0; i < 3; i++) qkvH[i] = g.transpose(g.reshape(p[i], -1, hgt, wid, heads, hd), 0, 3, 1, 2, 4);
-        Value rpb = s.param("rpb", heads, 2L * k - 1, 2L * k - 1);
-        float scale = (float) Math.pow((double) hd, -0.5);
-        Value y = NeighborhoodAttention.op2d(g, qkvH[0], qkvH[1], qkvH[2], rpb, new int[]{k, k}, new int[]{dilation, dilation},
-                null, scale, false);
-        y = g.reshape(g.transpose(y, 0, 2, 3, 1, 4), -1, hgt, wid, d);
-        return Linear.apply(s.scope("proj"), y, d, d, true);
+        return NaLayers.layer(b, x, d, cfg.mlpRatio(), cfg.layerScale(),
+                y -> NaLayers.neighborhoodAttention(b.scope("attn"), y, d, heads, cfg.kernelSize(), dilation, cfg.qkvBias()));
     }
 }
