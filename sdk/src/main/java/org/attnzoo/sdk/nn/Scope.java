@@ -56,6 +56,14 @@ public final class Scope {
         return weights.take(path(name), shape);
     }
 
+    /**
+     * A buffer's values (e.g. BatchNorm {@code running_mean}): read and checked like a parameter,
+     * but not counted in the model's parameter count, as PyTorch's {@code parameters()} doesn't.
+     */
+    public float[] buffer(String name, long... shape) {
+        return weights.take(path(name), shape, false).toFloatArray();
+    }
+
     /** The tensor's values as floats, for build-time folding. */
     public float[] floats(String name, long... shape) {
         return tensor(name, shape).toFloatArray();

@@ -81,8 +81,16 @@ public final class Weights {
         return source == null ? false : source.contains(key);
     }
 
-    /** Fetches a tensor for {@code key}, checking it has {@code shape}. */
+    /** Fetches a tensor for {@code key}, checking it has {@code shape}; counted as a parameter. */
     TensorData take(String key, long[] shape) {
+        return take(key, shape, true);
+    }
+
+    /**
+     * Fetches a tensor; {@code parameter} false for buffers (BatchNorm running statistics, ...),
+     * which upstream does not count in {@code parameters()}.
+     */
+    TensorData take(String key, long[] shape, boolean parameter) {
         if (used.containsKey(key)) {
             long[] prev = used.get(key);
             if (!Arrays.equals(prev, shape)) {
@@ -90,7 +98,7 @@ public final class Weights {
             }
         } else {
             used.put(key, shape.clone());
-            parameters += Shapes.numel(shape);
+            if (parameter) parameters += Shapes.numel(shape);
         }
         if (source == null) {
             float[] d = new float[Math.toIntExact(Shapes.numel(shape))];

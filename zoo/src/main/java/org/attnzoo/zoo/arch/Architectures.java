@@ -17,6 +17,10 @@ public final class Architectures {
         for (String v : ConViT.VARIANTS.keySet()) ALL.put(v, () -> ConViT.variant(v));
         for (String v : org.attnzoo.zoo.family.nat.NAT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.NAT.variant(v));
         for (String v : org.attnzoo.zoo.family.nat.DiNATs.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.DiNATs.variant(v));
+        for (String v : org.attnzoo.zoo.family.shvit.SHViT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.shvit.SHViT.variant(v));
+        for (String v : org.attnzoo.zoo.family.davit.DaViT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.davit.DaViT.variant(v));
+        for (String v : org.attnzoo.zoo.family.crossvit.CrossViT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.crossvit.CrossViT.variant(v));
+        for (String v : org.attnzoo.zoo.family.volo.Volo.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.volo.Volo.variant(v));
         for (String v : org.attnzoo.zoo.family.nat.IsotropicNAT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.IsotropicNAT.variant(v));
     }
 

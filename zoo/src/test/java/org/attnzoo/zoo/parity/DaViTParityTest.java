@@ -1,0 +1,76 @@
+package org.attnzoo.zoo.parity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.attnzoo.converters.Checkpoints;
+import org.attnzoo.sdk.graph.OnnxModel;
+import org.attnzoo.sdk.io.Npy;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.runtime.NdArray;
+import org.attnzoo.sdk.runtime.OnnxSession;
+import org.attnzoo.sdk.tensor.StateDict;
+import org.attnzoo.sdk.testing.OnnxChecker;
+import org.attnzoo.sdk.testing.Parity;
+import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.family.davit.DaViT;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * DaViT against timm's float64 outputs on random fp16-exact weights (tools/parity/davit.py): reduced
+ * configs at 64² (window 4, with window padding) and 70² (stem and downsample padding, window 7
+ * padded, no qkv bias), loaded from timm's layout and from the authors' ({'state_dict': ...} .pth).
+ */
+class DaViTParityTest {
+    static final Path FIXTURES = Path.of("src/test/resources/parity");
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @CsvSource({"davit_reduced,weights.safetensors", "davit_reduced,authors.pth",
+            "davit_reduced_70,weights.safetensors", "davit_reduced_70,authors.pth"})
+    void reducedConfigsMatchTimm(String fixture, String file) throws Exception {
+        Path dir = FIXTURES.resolve(fixture);
+        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
+        DaViT.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), DaViT.Config.class);
+        DaViT arch = new DaViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
+        assertThat(DaViT.parameterCount(cfg)).isEqualTo(meta.get("parameters").asLong());
+        try (StateDict sd = Checkpoints.open(dir.resolve(file))) {
+            ModelBuilder.Built built = ModelBuilder.build(arch, sd);
+            assertThat(built.parameters()).isEqualTo(meta.get("parameters").asLong());
+            Path onnx = tmp.resolve("model.onnx");
+            OnnxModel.save(built.graph(), onnx);
+            OnnxChecker.check(onnx);
+            NdArray x = Npy.read(dir.resolve("input.npy"));
+            NdArray want = Npy.read(dir.resolve("expected.npy"));
+            try (OnnxSession s = OnnxSession.open(onnx)) {
+                double rel = Parity.assertParity(fixture + "/" + file, s.run(x), want, 1e-4);
+                System.out.printf("parity %s/%s: relative L2 %.2e%n", fixture, file, rel);
+            }
+        }
+    }
+
+    /**
+     * Every variant's analytic count equals timm's; davit_tiny is also built (synthetic weights) and
+     * counted. The larger variants (up to 1.4 B parameters) are not built here: too big for the test heap.
+     */
+    @Test
+    void variantsHaveTimmsParameterCounts() throws Exception {
+        JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("davit_param_counts.json").toFile());
+        assertThat(DaViT.VARIANTS.keySet()).containsExactlyInAnyOrderElementsOf(() -> counts.fieldNames());
+        for (var e : DaViT.VARIANTS.entrySet()) {
+            assertThat(DaViT.parameterCount(e.getValue())).as(e.getKey()).isEqualTo(counts.get(e.getKey()).get("parameters").asLong());
+        }
+        long tiny = ModelBuilder.buildSynthetic(DaViT.variant("davit_tiny"), 0).parameters();
+        assertThat(tiny).isEqualTo(counts.get("davit_tiny").get("parameters").asLong());
+        assertThat(DaViT.variant("davit_tiny").preprocessing().cropPct()).isEqualTo(0.95);
+        assertThat(DaViT.variant("davit_tiny", 384).inputSize()).containsExactly(3, 384, 384);
+    }
+}

@@ -1,0 +1,93 @@
+package org.attnzoo.zoo.parity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.attnzoo.converters.Checkpoints;
+import org.attnzoo.converters.StateDicts;
+import org.attnzoo.sdk.graph.OnnxModel;
+import org.attnzoo.sdk.io.Npy;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.runtime.NdArray;
+import org.attnzoo.sdk.runtime.OnnxSession;
+import org.attnzoo.sdk.tensor.StateDict;
+import org.attnzoo.sdk.testing.OnnxChecker;
+import org.attnzoo.sdk.testing.Parity;
+import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.family.shvit.SHViT;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * SHViT against timm's float64 outputs on random fp16-exact weights (BN statistics included), from
+ * tools/parity/shvit.py: reduced configs at two input sizes, loaded from timm's layout
+ * (weights.safetensors) and from the authors' layout ({'model': ...} .pth with 2-D SE kernels).
+ *
+ * <p>Parameter counts equal timm's {@code parameters()}: BatchNorm running statistics are read as
+ * buffers, which are not counted.
+ */
+class SHViTParityTest {
+    static final Path FIXTURES = Path.of("src/test/resources/parity");
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @CsvSource({"shvit_reduced,weights.safetensors", "shvit_reduced,authors.pth",
+            "shvit_reduced_80,weights.safetensors", "shvit_reduced_80,authors.pth"})
+    void reducedConfigsMatchTimm(String fixture, String file) throws Exception {
+        Path dir = FIXTURES.resolve(fixture);
+        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
+        SHViT.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), SHViT.Config.class);
+        SHViT arch = new SHViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        try (StateDict sd = Checkpoints.open(dir.resolve(file))) {
+            ModelBuilder.Built built = ModelBuilder.build(arch, sd);
+            assertThat(built.parameters()).isEqualTo(meta.get("parameters").asLong());
+            Path onnx = tmp.resolve("model.onnx");
+            OnnxModel.save(built.graph(), onnx);
+            OnnxChecker.check(onnx);
+            NdArray x = Npy.read(dir.resolve("input.npy"));
+            NdArray want = Npy.read(dir.resolve("expected.npy"));
+            try (OnnxSession s = OnnxSession.open(onnx)) {
+                double rel = Parity.assertParity(fixture + "/" + file, s.run(x), want, 1e-4);
+                System.out.printf("parity %s/%s: relative L2 %.2e%n", fixture, file, rel);
+            }
+        }
+    }
+
+    /** An authors' distillation checkpoint: head and head_dist are averaged at eval; two equal heads give the same logits. */
+    @Test
+    void authorsDistillationHeadIsAveraged() throws Exception {
+        Path dir = FIXTURES.resolve("shvit_reduced");
+        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
+        SHViT.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), SHViT.Config.class);
+        SHViT arch = new SHViT("shvit_reduced", cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        try (StateDict sd = Checkpoints.open(dir.resolve("authors.pth"))) {
+            java.util.Map<String, org.attnzoo.sdk.tensor.TensorData> m = new java.util.LinkedHashMap<>(StateDicts.toMap(sd));
+            for (String k : sd.keys()) if (k.startsWith("head.")) m.put("head_dist." + k.substring(5), sd.get(k));
+            ModelBuilder.Built built = ModelBuilder.build(arch, StateDicts.of("authors+dist", m));
+            Path onnx = tmp.resolve("dist.onnx");
+            OnnxModel.save(built.graph(), onnx);
+            try (OnnxSession s = OnnxSession.open(onnx)) {
+                Parity.assertParity("shvit_reduced/head_dist", s.run(Npy.read(dir.resolve("input.npy"))), Npy.read(dir.resolve("expected.npy")), 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void fullVariantsHaveTimmsParameterCounts() throws Exception {
+        JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("shvit_param_counts.json").toFile());
+        assertThat(SHViT.VARIANTS.keySet()).containsExactlyInAnyOrderElementsOf(() -> counts.fieldNames());
+        for (String v : SHViT.VARIANTS.keySet()) {
+            JsonNode c = counts.get(v);
+            long built = ModelBuilder.buildSynthetic(SHViT.variant(v), 0).parameters();
+            assertThat(built).as(v).isEqualTo(c.get("parameters").asLong());
+        }
+        assertThat(SHViT.variant("shvit_s4").preprocessing().inputSize()).containsExactly(3, 256, 256);
+    }
+}

@@ -1,0 +1,89 @@
+package org.attnzoo.zoo.parity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.attnzoo.converters.Checkpoints;
+import org.attnzoo.sdk.graph.OnnxModel;
+import org.attnzoo.sdk.io.Npy;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.runtime.NdArray;
+import org.attnzoo.sdk.runtime.OnnxSession;
+import org.attnzoo.sdk.tensor.StateDict;
+import org.attnzoo.sdk.testing.OnnxChecker;
+import org.attnzoo.sdk.testing.Parity;
+import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.family.volo.Volo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * VOLO against timm's float64 outputs (forward_head with the token-labelling aux head) on random
+ * fp16-exact weights (fixtures from tools/parity/volo.py): reduced configs through timm's
+ * constructor with the conv stem, outlooker (kernel 3, padding 1, stride 2), downsample,
+ * transformer and class-attention stages, one on an odd grid (ceil-mode pooling, partial windows);
+ * and every registered variant's parameter count against timm's.
+ */
+class VoloParityTest {
+    static final Path FIXTURES = Path.of("src/test/resources/parity");
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"volo_reduced", "volo_reduced_odd"})
+    void reducedConfigsMatchTimm(String fixture) throws Exception {
+        Path dir = FIXTURES.resolve(fixture);
+        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
+        Volo.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), Volo.Config.class);
+        Volo arch = new Volo(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        Path onnx = tmp.resolve("model.onnx");
+        ModelBuilder.Built built;
+        try (StateDict sd = Checkpoints.open(dir.resolve("weights.safetensors"))) {
+            built = ModelBuilder.build(arch, sd);
+            OnnxModel.save(built.graph(), onnx); // initializers are views of the open checkpoint
+        }
+        long params = meta.get("parameters").asLong();
+        assertThat(built.parameters()).isEqualTo(params);
+        assertThat(cfg.parameterCount()).isEqualTo(params);
+        OnnxChecker.check(onnx);
+        NdArray x = Npy.read(dir.resolve("input.npy"));
+        NdArray want = Npy.read(dir.resolve("expected.npy"));
+        try (OnnxSession s = OnnxSession.open(onnx)) {
+            double rel = Parity.assertParity(fixture, s.run(x), want, 1e-4);
+            System.out.printf("parity %s: relative L2 %.2e (%d params)%n", fixture, rel, params);
+        }
+    }
+
+    @Test
+    void everyVariantHasTheUpstreamParameterCount() throws Exception {
+        JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("volo_param_counts.json").toFile());
+        assertThat(counts.size()).isEqualTo(Volo.VARIANTS.size());
+        for (Iterator<Map.Entry<String, JsonNode>> it = counts.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            Volo arch = Volo.variant(e.getKey());
+            long want = e.getValue().asLong();
+            assertThat(arch.config().parameterCount()).as(e.getKey()).isEqualTo(want);
+            if (want < 100_000_000L) { // d4 / d5 (193-296 M) only analytically: test heap (-Xmx4g)
+                assertThat(ModelBuilder.buildSynthetic(arch, 0).parameters()).as(e.getKey())
+                        .isEqualTo(want);
+            }
+        }
+    }
+
+    @Test
+    void preprocessingFollowsTimmsPretrainedConfig() {
+        assertThat(Volo.variant("volo_d1_224").preprocessing()).isEqualTo(Preprocessing.imagenet(224, 0.96, "bicubic"));
+        assertThat(Volo.variant("volo_d1_384").preprocessing()).isEqualTo(Preprocessing.imagenet(384, 1.0, "bicubic"));
+        assertThat(Volo.variant("volo_d3_448").preprocessing()).isEqualTo(Preprocessing.imagenet(448, 1.0, "bicubic"));
+        assertThat(Volo.variant("volo_d4_448").preprocessing()).isEqualTo(Preprocessing.imagenet(448, 1.15, "bicubic"));
+        assertThat(Volo.variant("volo_d5_512").preprocessing()).isEqualTo(Preprocessing.imagenet(512, 1.15, "bicubic"));
+    }
+}
