@@ -11,7 +11,7 @@ import java.util.List;
  * @param inputSize     {@code [C, H, W]}
  * @param mean          per-channel mean, length C
  * @param std           per-channel standard deviation, length C, all &gt; 0
- * @param cropPct       centre-crop fraction in (0, 1]
+ * @param cropPct       centre-crop fraction in (0, 2]; above 1 the resized image is smaller than the crop and is zero-padded
  * @param interpolation resize interpolation
  */
 public record Preprocessing(

@@ -538,7 +538,7 @@ public final class Registry {
                 "mean must have " + c + " values, got " + p.mean());
         check(p.std() != null && p.std().size() == c && p.std().stream().allMatch(x -> x != null && x > 0), pw,
                 "std must have " + c + " positive values, got " + p.std());
-        check(p.cropPct() > 0 && p.cropPct() <= 1, pw, "crop_pct must be in (0, 1], got " + p.cropPct());
+        check(p.cropPct() > 0 && p.cropPct() <= 2, pw, "crop_pct must be in (0, 2] (timm uses > 1 to pad), got " + p.cropPct());
         check(p.interpolation() != null, pw, "interpolation is required");
     }
 

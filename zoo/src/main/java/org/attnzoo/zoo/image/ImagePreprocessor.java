@@ -76,8 +76,9 @@ public final class ImagePreprocessor {
             float[] r = (rw == iw && rh == ih) ? rgb[c] : resize(rgb[c], iw, ih, rw, rh, cubic);
             for (int y = 0; y < th; y++) {
                 for (int x = 0; x < tw; x++) {
-                    int sy = Math.min(Math.max(y + top, 0), rh - 1), sx = Math.min(Math.max(x + left, 0), rw - 1);
-                    double v = clamp255(r[sy * rw + sx]) / 255.0;
+                    int sy = y + top, sx = x + left;
+                    // a crop larger than the resized image (crop_pct > 1) is zero-padded, as torchvision's CenterCrop does
+                    double v = sy < 0 || sx < 0 || sy >= rh || sx >= rw ? 0.0 : clamp255(r[sy * rw + sx]) / 255.0;
                     out[(c * th + y) * tw + x] = (float) ((v - p.mean()[c]) / p.std()[c]);
                 }
             }

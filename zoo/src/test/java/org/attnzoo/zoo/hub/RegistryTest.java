@@ -207,7 +207,7 @@ class RegistryTest {
         assertInvalid(good.replace("\"name\" : \"convit_small\"", "\"name\" : \"convit_tiny\""), "duplicate model name convit_tiny");
         assertInvalid(good.replaceFirst("\"sha256\" : null", "\"sha256\" : \"ABC\""),
                 "models[0] (convit_tiny).weights[0].files[0]: sha256 must be 64 lowercase hex digits");
-        assertInvalid(good.replaceFirst("\"crop_pct\" : 0.875", "\"crop_pct\" : 1.5"), "crop_pct must be in (0, 1]");
+        assertInvalid(good.replaceFirst("\"crop_pct\" : 0.875", "\"crop_pct\" : 2.5"), "crop_pct must be in (0, 2]");
         assertInvalid(good.replaceFirst("\"crop_pct\"", "\"crop_percent\""), "Missing required creator property 'crop_pct'");
         assertInvalid(good.replaceFirst("\"crop_pct\" : 0.875", "\"crop_pct\" : 0.875, \"crop_percent\" : 0.9"),
                 "Unrecognized field \"crop_percent\"");
