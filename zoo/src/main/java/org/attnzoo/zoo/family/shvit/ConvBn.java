@@ -31,18 +31,9 @@ public final class ConvBn {
     private ConvBn() {
     }
 
-    /** Per-channel BatchNorm scale and shift {@code (γ/√(σ²+ε), β − μ·γ/√(σ²+ε))} in double precision. */
+    /** Per-channel BatchNorm scale and shift (see {@link org.attnzoo.sdk.nn.BatchNorm#affine}). */
     public static double[][] bnAffine(Scope bn, int ch, double eps) {
-        float[] gamma = bn.floats("weight", ch);
-        float[] beta = bn.floats("bias", ch);
-        float[] mean = bn.buffer("running_mean", ch);
-        float[] var = bn.buffer("running_var", ch);
-        double[] sc = new double[ch], sh = new double[ch];
-        for (int i = 0; i < ch; i++) {
-            sc[i] = gamma[i] / Math.sqrt(Math.abs((double) var[i]) + eps);
-            sh[i] = beta[i] - mean[i] * sc[i];
-        }
-        return new double[][]{sc, sh};
+        return org.attnzoo.sdk.nn.BatchNorm.affine(bn, ch, eps);
     }
 
     /** Reads {@code s.c.weight} and {@code s.bn.*} and folds them. */

@@ -238,17 +238,10 @@ public final class Volo implements Architecture {
     private static Value convBn(Graph g, Scope seq, int conv, int bn, Value x, int out, int in, int k, int stride, int pad) {
         float[] wt = seq.scope(Integer.toString(conv)).floats("weight", out, in, k, k);
         Scope b = seq.scope(Integer.toString(bn));
-        float[] gamma = b.floats("weight", out), beta = b.floats("bias", out), mean = b.buffer("running_mean", out), var = b.buffer("running_var", out);
-        float[] bias = new float[out];
-        int per = in * k * k;
-        for (int o = 0; o < out; o++) {
-            double sc = gamma[o] / Math.sqrt((double) var[o] + 1e-5);
-            for (int i = 0; i < per; i++) wt[o * per + i] = (float) (wt[o * per + i] * sc);
-            bias[o] = (float) (beta[o] - mean[o] * sc);
-        }
+        org.attnzoo.sdk.nn.BatchNorm.Folded f = org.attnzoo.sdk.nn.BatchNorm.fold(wt, null, org.attnzoo.sdk.nn.BatchNorm.affine(b, out, 1e-5));
         Scope c = seq.scope(Integer.toString(conv));
-        Value y = g.conv2d(x, c.derived("weight", "BatchNorm " + b.prefix() + " folded in", wt, out, in, k, k),
-                c.derived("bias", "from BatchNorm " + b.prefix(), bias, out),
+        Value y = g.conv2d(x, c.derived("weight", "BatchNorm " + b.prefix() + " folded in", f.weight(), out, in, k, k),
+                c.derived("bias", "from BatchNorm " + b.prefix(), f.bias(), out),
                 new int[]{stride, stride}, new int[]{pad, pad, pad, pad}, new int[]{1, 1}, 1);
         return g.relu(y);
     }
