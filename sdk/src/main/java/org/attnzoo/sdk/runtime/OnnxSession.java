@@ -30,6 +30,7 @@ public final class OnnxSession implements AutoCloseable {
     private final Device device;
     private final String fallbackReason;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Map<String, long[]> inputShapes;
     private volatile boolean closed;
 
     private OnnxSession(Path path, OrtEnvironment env, OrtSession session, Device device, String fallbackReason) {
@@ -38,6 +39,7 @@ public final class OnnxSession implements AutoCloseable {
         this.session = session;
         this.device = device;
         this.fallbackReason = fallbackReason;
+        this.inputShapes = readInputShapes();
     }
 
     public static OnnxSession open(Path model) {
@@ -127,6 +129,12 @@ public final class OnnxSession implements AutoCloseable {
 
     /** Input shapes as the model declares them (-1 for a run-time size). */
     public Map<String, long[]> inputShapes() {
+        Map<String, long[]> copy = new LinkedHashMap<>();
+        inputShapes.forEach((k, v) -> copy.put(k, v.clone()));
+        return copy;
+    }
+
+    private Map<String, long[]> readInputShapes() {
         try {
             Map<String, long[]> m = new LinkedHashMap<>();
             for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
@@ -158,7 +166,7 @@ public final class OnnxSession implements AutoCloseable {
         lock.readLock().lock();
         try {
             if (closed) throw new IllegalStateException(path + ": session is closed");
-            Map<String, long[]> declared = inputShapes();
+            Map<String, long[]> declared = inputShapes;
             Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
             try {
                 for (Map.Entry<String, NdArray> e : inputs.entrySet()) {
