@@ -95,13 +95,21 @@ public final class OnnxSession implements AutoCloseable {
                     so.addCUDA(dev.index());
                 } catch (OrtException | UnsatisfiedLinkError | RuntimeException e) {
                     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
-                    throw new CudaUnavailable(m + (m.toLowerCase().contains("cuda") ? "" : " (this build of ONNX Runtime may lack the CUDA provider: build with -Pcuda)"), e);
+                    throw new CudaUnavailable(m + (cudaInThisBuild() ? "" : " (this ONNX Runtime build has no CUDA provider: build AttnZoo with mvn -Pcuda)"), e);
                 }
             }
             OrtSession s = env.createSession(model.toAbsolutePath().toString(), so);
             return new OnnxSession(model, env, s, dev, reason);
         } catch (OrtException e) {
             throw new ModelRuntimeException(model + ": ONNX Runtime could not open the model: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean cudaInThisBuild() {
+        try {
+            return OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA);
+        } catch (RuntimeException | LinkageError e) {
+            return false;
         }
     }
 
