@@ -9,7 +9,8 @@ import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Mlp;
 import org.attnzoo.sdk.nn.PatchEmbed;
 import org.attnzoo.sdk.nn.Scope;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -29,11 +30,11 @@ import java.util.Map;
  *       {@code (1-σ)·1 + σ·1 = 1} (both terms are softmax rows), so that division is left out.</li>
  * </ul>
  */
-public final class ConViT implements Architecture {
+public final class ConViT extends FamilyArchitecture<ConViT.Config> {
 
     /** timm's ConVit constructor arguments (embed_dim already multiplied by num_heads). */
     public record Config(int imgSize, int patchSize, int inChans, int numClasses, int embedDim, int depth, int numHeads,
-                         double mlpRatio, boolean qkvBias, int localUpToLayer, boolean usePosEmbed, String globalPool) {
+                         double mlpRatio, boolean qkvBias, int localUpToLayer, boolean usePosEmbed, String globalPool) implements ImageConfig {
         public int tokens() {
             int g = imgSize / patchSize;
             return g * g;
@@ -60,15 +61,8 @@ public final class ConViT implements Architecture {
         VARIANTS = java.util.Collections.unmodifiableMap(m);
     }
 
-
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public ConViT(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super("convit", name, cfg, pre);
     }
 
     public static ConViT variant(String name) {
@@ -91,35 +85,6 @@ public final class ConViT implements Architecture {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return "convit";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     @Override

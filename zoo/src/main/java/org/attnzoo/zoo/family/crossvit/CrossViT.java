@@ -10,7 +10,8 @@ import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Mlp;
 import org.attnzoo.sdk.nn.Scope;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,7 +39,7 @@ import java.util.Map;
  *       over the concatenated CLS features.</li>
  * </ul>
  */
-public final class CrossViT implements Architecture {
+public final class CrossViT extends FamilyArchitecture<CrossViT.Config> {
 
     /**
      * timm's CrossVit constructor arguments. {@code scaledSizes[i]} is the image side branch i sees
@@ -47,7 +48,7 @@ public final class CrossViT implements Architecture {
      */
     public record Config(int imgSize, int[] scaledSizes, int[] patchSizes, int inChans, int numClasses, int[] embedDims,
                          int[][] depths, int[] numHeads, double[] mlpRatios, boolean multiConv, boolean cropScale,
-                         boolean qkvBias, String globalPool) {
+                         boolean qkvBias, String globalPool) implements ImageConfig {
         public int branches() {
             return patchSizes.length;
         }
@@ -118,14 +119,8 @@ public final class CrossViT implements Architecture {
 
     private static final float EPS = 1e-6f;
 
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public CrossViT(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super("crossvit", name, cfg, pre);
     }
 
     /** A named variant with timm's pretrained preprocessing (bicubic; crop 0.875 at 240, 1.0 at 408). */
@@ -133,35 +128,6 @@ public final class CrossViT implements Architecture {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown CrossViT variant " + name + "; known: " + VARIANTS.keySet());
         return new CrossViT(name, c, Preprocessing.imagenet(c.imgSize(), c.imgSize() == 408 ? 1.0 : 0.875, "bicubic"));
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return "crossvit";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     /** The authors' checkpoints name the tables {@code pos_embed.0}; timm's loader turns the dot into '_'. */

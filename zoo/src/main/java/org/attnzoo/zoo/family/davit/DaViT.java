@@ -10,7 +10,8 @@ import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Mlp;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.tensor.StateDict;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -28,11 +29,11 @@ import java.util.Map;
  * {@code x + dwconv(x)} become one depthwise conv (identity added to the centre tap); the attention
  * scales go into the q (window) or k (channel) weights; q/k/v are one MatMul.
  */
-public final class DaViT implements Architecture {
+public final class DaViT extends FamilyArchitecture<DaViT.Config> {
 
     /** timm's DaVit constructor arguments (the classification defaults: spatial+channel, no cpe act, 2×2 downsample). */
     public record Config(int imgSize, int inChans, int numClasses, int[] depths, int[] embedDims, int[] numHeads,
-                         int windowSize, double mlpRatio, boolean qkvBias, double normEps) {
+                         int windowSize, double mlpRatio, boolean qkvBias, double normEps) implements ImageConfig {
         public Config {
             if (depths.length != embedDims.length || numHeads.length != embedDims.length) {
                 throw new IllegalArgumentException("DaViT config: per-stage arrays differ in length");
@@ -62,14 +63,8 @@ public final class DaViT implements Architecture {
         VARIANTS = java.util.Collections.unmodifiableMap(m);
     }
 
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public DaViT(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super("davit", name, cfg, pre);
     }
 
     /** timm's pretrained cfg: 224², crop_pct 0.95, bicubic, ImageNet mean/std. */
@@ -84,35 +79,6 @@ public final class DaViT implements Architecture {
         DaViT d = variant(name);
         if (imgSize == d.cfg.imgSize()) return d;
         return new DaViT(name + "_" + imgSize, d.cfg.withImgSize(imgSize), Preprocessing.imagenet(imgSize, 1.0, "bicubic"));
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return "davit";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     /** timm's parameter count of a config, analytically (for variants too large to build in a test). */

@@ -6,7 +6,8 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -23,11 +24,11 @@ import java.util.Map;
  * 2×2 neighbours concatenated in the order (0,0), (1,0), (0,1), (1,1); LayerNorm over 4C; Linear
  * 4C→2C without bias), {@code norm}, mean over tokens, {@code head}. NHWC throughout, LayerNorm eps 1e-5.
  */
-public final class DiNATs implements Architecture {
+public final class DiNATs extends FamilyArchitecture<DiNATs.Config> {
 
     /** The authors' {@code DiNAT_s} constructor arguments; {@code dilations} null means dilation 1 everywhere. */
     public record Config(int imgSize, int inChans, int numClasses, int patchSize, int embedDim, int[] depths, int[] numHeads,
-                         double mlpRatio, int kernelSize, int[][] dilations, boolean qkvBias, boolean patchNorm) {
+                         double mlpRatio, int kernelSize, int[][] dilations, boolean qkvBias, boolean patchNorm) implements ImageConfig {
         public int dilation(int level, int block) {
             return dilations == null ? 1 : dilations[level][block];
         }
@@ -75,49 +76,14 @@ public final class DiNATs implements Architecture {
         VARIANTS = Collections.unmodifiableMap(m);
     }
 
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public DiNATs(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super("dinat", name, cfg, pre);
     }
 
     public static DiNATs variant(String name) {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown DiNAT-s variant " + name + "; known: " + VARIANTS.keySet());
         return new DiNATs(name, c, NaLayers.preprocessing(c.imgSize()));
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return "dinat";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     @Override

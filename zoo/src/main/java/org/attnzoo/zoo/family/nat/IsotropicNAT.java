@@ -9,7 +9,8 @@ import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -27,11 +28,11 @@ import java.util.Map;
  * {@code (key - query) + L - 1} per axis (the authors' flipped index buffer
  * {@code relative_position_index} is recomputed here, so it may stay unused).
  */
-public final class IsotropicNAT implements Architecture {
+public final class IsotropicNAT extends FamilyArchitecture<IsotropicNAT.Config> {
 
     /** The authors' {@code NATIsotropic} constructor arguments; {@code kernelSize} 0 = ViT-rpb layers. */
     public record Config(int imgSize, int inChans, int numClasses, int patchSize, int embedDim, int depth, int numHeads,
-                         double mlpRatio, int kernelSize, int dilation, boolean qkvBias, boolean patchNorm) {
+                         double mlpRatio, int kernelSize, int dilation, boolean qkvBias, boolean patchNorm) implements ImageConfig {
         public boolean global() {
             return kernelSize == 0;
         }
@@ -72,49 +73,14 @@ public final class IsotropicNAT implements Architecture {
         VARIANTS = Collections.unmodifiableMap(m);
     }
 
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public IsotropicNAT(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super(cfg.global() ? "vitrpb" : cfg.dilation() > 1 ? "dinat" : "nat", name, cfg, pre);
     }
 
     public static IsotropicNAT variant(String name) {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown isotropic NAT variant " + name + "; known: " + VARIANTS.keySet());
         return new IsotropicNAT(name, c, NaLayers.preprocessing(c.imgSize()));
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return cfg.global() ? "vitrpb" : cfg.dilation() > 1 ? "dinat" : "nat";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     @Override

@@ -6,7 +6,8 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -23,14 +24,14 @@ import java.util.Map;
  * mean over tokens, {@code head}. Activations are NHWC between the convolutions, as upstream;
  * every LayerNorm has eps 1e-5 (torch's default).
  */
-public final class NAT implements Architecture {
+public final class NAT extends FamilyArchitecture<NAT.Config> {
 
     /**
      * The authors' constructor arguments. {@code dilations} is null for NAT (dilation 1 everywhere);
      * {@code layerScale} 0 means no {@code gamma1/gamma2}.
      */
     public record Config(int imgSize, int inChans, int numClasses, int embedDim, int[] depths, int[] numHeads, double mlpRatio,
-                         int kernelSize, int[][] dilations, double layerScale, boolean qkvBias) {
+                         int kernelSize, int[][] dilations, double layerScale, boolean qkvBias) implements ImageConfig {
         public int dilation(int level, int block) {
             return dilations == null ? 1 : dilations[level][block];
         }
@@ -85,49 +86,14 @@ public final class NAT implements Architecture {
         VARIANTS = Collections.unmodifiableMap(m);
     }
 
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public NAT(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super(cfg.dilations() == null ? "nat" : "dinat", name, cfg, pre);
     }
 
     public static NAT variant(String name) {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown NAT/DiNAT variant " + name + "; known: " + VARIANTS.keySet());
         return new NAT(name, c, NaLayers.preprocessing(c.imgSize()));
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return cfg.dilations() == null ? "nat" : "dinat";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     private static final float EPS = NaLayers.EPS;

@@ -10,7 +10,8 @@ import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
 import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.sdk.tensor.TensorData;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -32,11 +33,11 @@ import java.util.Map;
  *   <li>an authors' distillation head ({@code head_dist}, averaged at eval) into the single head.</li>
  * </ul>
  */
-public final class SHViT implements Architecture {
+public final class SHViT extends FamilyArchitecture<SHViT.Config> {
 
     /** timm's SHViT constructor arguments. */
     public record Config(int imgSize, int inChans, int numClasses, int[] embedDim, int[] partialDim, int[] qkDim,
-                         int[] depth, String[] types) {
+                         int[] depth, String[] types) implements ImageConfig {
         public Config {
             int n = embedDim.length;
             if (partialDim.length != n || qkDim.length != n || depth.length != n || types.length != n) {
@@ -60,14 +61,8 @@ public final class SHViT implements Architecture {
         VARIANTS = java.util.Collections.unmodifiableMap(m);
     }
 
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public SHViT(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super("shvit", name, cfg, pre);
     }
 
     /** timm's pretrained cfg: ImageNet mean/std, crop 0.875, bicubic; s4 at 256². */
@@ -75,35 +70,6 @@ public final class SHViT implements Architecture {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown SHViT variant " + name + "; known: " + VARIANTS.keySet());
         return new SHViT(name, c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic"));
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return "shvit";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     // ------------------------------------------------------------------ checkpoint layouts

@@ -10,7 +10,8 @@ import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Mlp;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
-import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
 import org.attnzoo.zoo.family.crossvit.SingleQueryAttention;
 
 import java.util.LinkedHashMap;
@@ -31,13 +32,13 @@ import java.util.Map;
  * MatMul over space-to-depth tokens, the class attention's key/value projections into its single
  * query (see {@link SingleQueryAttention}). Tokens stay {@code [B, H·W, C]} in row-major order.
  */
-public final class Volo implements Architecture {
+public final class Volo extends FamilyArchitecture<Volo.Config> {
 
     /** timm's VOLO constructor arguments ({@code postLayers}: the number of 'ca' blocks). */
     public record Config(int imgSize, int inChans, int numClasses, String globalPool, int patchSize, int stemHiddenDim,
                          int[] layers, int[] embedDims, int[] numHeads, boolean[] downsamples, boolean[] outlookAttention,
                          double[] mlpRatios, boolean qkvBias, int postLayers, boolean useAuxHead, int poolingScale,
-                         int outlookKernel, int outlookPadding, int outlookStride) {
+                         int outlookKernel, int outlookPadding, int outlookStride) implements ImageConfig {
 
         /** The parameter count, from the configuration alone (equals timm's for every variant). */
         public long parameterCount() {
@@ -98,14 +99,8 @@ public final class Volo implements Architecture {
 
     private static final float EPS = 1e-5f;
 
-    private final String name;
-    private final Config cfg;
-    private final Preprocessing pre;
-
     public Volo(String name, Config cfg, Preprocessing pre) {
-        this.name = name;
-        this.cfg = cfg;
-        this.pre = pre;
+        super("volo", name, cfg, pre);
     }
 
     /** timm's pretrained cfg: bicubic; crop 0.96 at 224, 1.0 at 384 and d3 448, 1.15 for d4/d5 at 448/512. */
@@ -114,35 +109,6 @@ public final class Volo implements Architecture {
         if (c == null) throw new IllegalArgumentException("unknown VOLO variant " + name + "; known: " + VARIANTS.keySet());
         double crop = c.imgSize() == 224 ? 0.96 : (c.imgSize() == 384 || name.equals("volo_d3_448")) ? 1.0 : 1.15;
         return new Volo(name, c, Preprocessing.imagenet(c.imgSize(), crop, "bicubic"));
-    }
-
-    public Config config() {
-        return cfg;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String family() {
-        return "volo";
-    }
-
-    @Override
-    public Preprocessing preprocessing() {
-        return pre;
-    }
-
-    @Override
-    public int numClasses() {
-        return cfg.numClasses();
-    }
-
-    @Override
-    public int[] inputSize() {
-        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
     }
 
     /** BatchNorm's step counters are training state. */

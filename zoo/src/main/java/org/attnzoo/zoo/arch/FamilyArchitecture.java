@@ -1,0 +1,50 @@
+package org.attnzoo.zoo.arch;
+
+import org.attnzoo.sdk.model.Preprocessing;
+
+/**
+ * A variant of a family: its name, its configuration record and its preprocessing. Families extend
+ * this and write only their forward pass (and checkpoint adaptation, where layouts differ).
+ */
+public abstract class FamilyArchitecture<C extends ImageConfig> implements Architecture {
+    private final String family;
+    protected final String name;
+    protected final C cfg;
+    protected final Preprocessing pre;
+
+    protected FamilyArchitecture(String family, String name, C cfg, Preprocessing pre) {
+        this.family = family;
+        this.name = name;
+        this.cfg = cfg;
+        this.pre = pre;
+    }
+
+    public C config() {
+        return cfg;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String family() {
+        return family;
+    }
+
+    @Override
+    public Preprocessing preprocessing() {
+        return pre;
+    }
+
+    @Override
+    public int numClasses() {
+        return cfg.numClasses();
+    }
+
+    @Override
+    public int[] inputSize() {
+        return new int[]{cfg.inChans(), cfg.imgSize(), cfg.imgSize()};
+    }
+}
