@@ -2,15 +2,7 @@ package org.attnzoo.zoo.parity;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.attnzoo.converters.Checkpoints;
-import org.attnzoo.sdk.graph.OnnxModel;
-import org.attnzoo.sdk.io.Npy;
 import org.attnzoo.sdk.model.Preprocessing;
-import org.attnzoo.sdk.runtime.NdArray;
-import org.attnzoo.sdk.runtime.OnnxSession;
-import org.attnzoo.sdk.tensor.StateDict;
-import org.attnzoo.sdk.testing.OnnxChecker;
-import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.ModelBuilder;
 import org.attnzoo.zoo.family.volo.Volo;
 import org.junit.jupiter.api.Test;
@@ -40,26 +32,11 @@ class VoloParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"volo_reduced", "volo_reduced_odd"})
     void reducedConfigsMatchTimm(String fixture) throws Exception {
-        Path dir = FIXTURES.resolve(fixture);
-        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
-        Volo.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), Volo.Config.class);
+        Volo.Config cfg = ParityFixture.config(fixture, Volo.Config.class);
         Volo arch = new Volo(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
-        Path onnx = tmp.resolve("model.onnx");
-        ModelBuilder.Built built;
-        try (StateDict sd = Checkpoints.open(dir.resolve("weights.safetensors"))) {
-            built = ModelBuilder.build(arch, sd);
-            OnnxModel.save(built.graph(), onnx); // initializers are views of the open checkpoint
-        }
-        long params = meta.get("parameters").asLong();
-        assertThat(built.parameters()).isEqualTo(params);
+        long params = ParityFixture.meta(fixture).get("parameters").asLong();
         assertThat(cfg.parameterCount()).isEqualTo(params);
-        OnnxChecker.check(onnx);
-        NdArray x = Npy.read(dir.resolve("input.npy"));
-        NdArray want = Npy.read(dir.resolve("expected.npy"));
-        try (OnnxSession s = OnnxSession.open(onnx)) {
-            double rel = Parity.assertParity(fixture, s.run(x), want, 1e-4);
-            System.out.printf("parity %s: relative L2 %.2e (%d params)%n", fixture, rel, params);
-        }
+        ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
     }
 
     @Test
