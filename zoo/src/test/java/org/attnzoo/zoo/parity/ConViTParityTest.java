@@ -9,8 +9,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * ConViT against timm's float64 outputs on the same random fp16-exact weights (fixtures from
  * tools/parity/convit.py): reduced configs through timm's constructor, and full-size convit_tiny
