@@ -22,6 +22,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.crossvit.CrossViT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.crossvit.CrossViT.variant(v));
         for (String v : org.attnzoo.zoo.family.volo.Volo.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.volo.Volo.variant(v));
         for (String v : org.attnzoo.zoo.family.nat.IsotropicNAT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.IsotropicNAT.variant(v));
+        for (String v : org.attnzoo.zoo.family.byoanet.ByoaNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.byoanet.ByoaNet.variant(v));
     }
 
     private Architectures() {

@@ -1,0 +1,76 @@
+package org.attnzoo.zoo.parity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.family.byoanet.ByoaNet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * timm's byoanet models (HaloNet, BoTNet, Lambda ResNets) against timm's float64 outputs on
+ * random fp16-exact weights (fixtures from tools/parity/byoanet.py, reduced ByoModelCfgs through
+ * timm's ByobNet): halo blocks with query striding, with the avg-pool stride path, with qkv bias,
+ * windows larger than the map; bottleneck attention with stride; lambda layers with the r×r
+ * position conv and with the relative-position table; SE and ECA bottlenecks; tiered, 7×7 and 3×3
+ * stems; no-shortcut and linear-out blocks; one model at two input sizes. And every timm variant's
+ * resolved configuration, parameter count and preprocessing.
+ */
+class ByoaNetParityTest {
+    static final Path FIXTURES = Path.of("src/test/resources/parity");
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"byoanet_halo", "byoanet_halo_128", "byoanet_regnet", "byoanet_lambda_bot"})
+    void reducedConfigsMatchTimm(String fixture) throws Exception {
+        ByoaNet.Config cfg = ParityFixture.config(fixture, ByoaNet.Config.class);
+        ByoaNet arch = new ByoaNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
+        long params = ParityFixture.meta(fixture).get("parameters").asLong();
+        ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    @Test
+    void everyVariantResolvesAsTimmDoesAndHasItsParameterCount() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode all = json.readTree(FIXTURES.resolve("byoanet_variants.json").toFile());
+        List<String> names = new ArrayList<>();
+        all.fieldNames().forEachRemaining(names::add);
+        assertThat(ByoaNet.VARIANTS.keySet()).containsExactlyInAnyOrderElementsOf(names);
+        for (Iterator<Map.Entry<String, JsonNode>> it = all.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            ByoaNet arch = ByoaNet.variant(name);
+            assertThat(arch.config()).as(name).isEqualTo(json.treeToValue(e.getValue().get("config"), ByoaNet.Config.class));
+            JsonNode pre = e.getValue().get("preprocessing");
+            Preprocessing p = arch.preprocessing();
+            assertThat(p.height()).as(name).isEqualTo(pre.get("input_size").asInt());
+            assertThat(p.cropPct()).as(name).isEqualTo(pre.get("crop_pct").asDouble());
+            assertThat(p.interpolation()).as(name).isEqualTo(pre.get("interpolation").asText());
+            assertThat(p.mean()).as(name).containsExactly(json.treeToValue(pre.get("mean"), double[].class));
+            assertThat(p.std()).as(name).containsExactly(json.treeToValue(pre.get("std"), double[].class));
+            assertThat(ModelBuilder.buildSynthetic(arch, 0).parameters()).as(name)
+                    .isEqualTo(e.getValue().get("parameters").asLong());
+        }
+    }
+
+    @Test
+    void haloModelsBuildAtOtherSizesAndRefuseSizesTheirBlocksDoNotDivide() throws Exception {
+        assertThat(ModelBuilder.buildSynthetic(ByoaNet.variant("halonet26t", 512), 0).parameters()).isEqualTo(12_480_288L);
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(ByoaNet.variant("halonet26t", 384), 0))
+                .hasMessageContaining("multiple of its block size 8").hasMessageContaining("stages.3.1");
+    }
+}
