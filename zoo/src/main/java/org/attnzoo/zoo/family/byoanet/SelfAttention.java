@@ -11,14 +11,17 @@ import org.attnzoo.sdk.nn.Scope;
  *
  * <p><b>Relative logits</b> (halo and bottleneck): upstream computes {@code q · rel[j - i + W - 1]}
  * for each axis with the pad-and-reshape trick of Attention Augmented ConvNets. Here
- * {@code q @ [height_rel; width_rel]ᵀ} is computed once per query ({@code 2(2W-1)} columns) and
- * two Gathers with build-time index tables pick, for each (query, key) pair, the column for its
- * row offset and its column offset: the same numbers, with no padding, reshaping or slicing.
+ * {@code q @ height_relᵀ} and {@code q @ width_relᵀ} are computed per query and a Gather with a
+ * build-time index table picks, per query, the column for each key row (resp. key column); the row
+ * term is then broadcast over key columns and the column term over key rows in the add to the
+ * logits: the same numbers, with no padding, reshaping or slicing, and no [Q, K]-sized gather.
  *
- * <p><b>Halo windows</b>: each b×b query block attends to the (b+2h)² window around it. The
- * key/value map is zero padded by h and the windows of every block are read by one Gather with a
- * build-time table of flat positions (the Unfold upstream does with {@code Tensor.unfold}); the
- * zero padding takes part in the softmax exactly as it does upstream.
+ * <p><b>Halo windows</b>: each b×b query block attends to the (b+2h)² window around it. Keys and
+ * values are projected per head on channels-last pixels ({@code [B, heads, H·W, d]}), a zero row
+ * is appended, and one Gather with a build-time table reads every block's window (positions in the
+ * halo outside the map read the zero row): upstream's zero padding followed by
+ * {@code Tensor.unfold}, with the padding taking part in the softmax exactly as it does upstream.
+ * Each gathered row is a contiguous head vector, so the Gather copies rows rather than scalars.
  *
  * <p>Folding: {@code dim_head^-0.5} goes into the key rows of the projection (into the query rows
  * when {@code scale_pos_embed}, which scales the positional logits too); a lambda layer's
@@ -60,50 +63,80 @@ final class SelfAttention {
         return g.conv2d(x, wv, bv, new int[]{stride, stride}, new int[]{0, 0, 0, 0}, new int[]{1, 1}, 1);
     }
 
-    /** {@code [height_rel; width_rel]ᵀ} as one {@code [dim, rows_h + rows_w]} matrix. */
-    private static Value relTable(Scope pe, int dim, int rowsH, int rowsW) {
-        float[] h = pe.floats("height_rel", rowsH, dim);
-        float[] w = pe.floats("width_rel", rowsW, dim);
-        int l = rowsH + rowsW;
-        float[] t = new float[dim * l];
-        for (int d = 0; d < dim; d++) {
-            for (int r = 0; r < rowsH; r++) t[d * l + r] = h[r * dim + d];
-            for (int r = 0; r < rowsW; r++) t[d * l + rowsH + r] = w[r * dim + d];
-        }
-        return pe.derived("rel_t", "height_rel and width_rel, concatenated and transposed", t, dim, l);
+    /** A relative table {@code [rows, dim]} transposed to {@code [dim, rows]}. */
+    private static Value relT(Scope pe, String name, int dim, int rows) {
+        float[] t = pe.floats(name, rows, dim);
+        float[] tt = new float[dim * rows];
+        for (int r = 0; r < rows; r++) for (int d = 0; d < dim; d++) tt[d * rows + r] = t[r * dim + d];
+        return pe.derived(name + "_t", name + " transposed", tt, dim, rows);
     }
 
     /**
      * Adds the relative logits to {@code logits} {@code [..., Q, K]}: queries on a {@code qh×qw}
      * grid, keys on a {@code kh×kw} grid, offset index {@code k - q + (k_extent - 1)} per axis.
+     * The row term depends on (query, key row) only and the column term on (query, key column)
+     * only, so each is gathered at {@code [Q, kh]} / {@code [Q, kw]} and broadcast over the other
+     * key axis.
      */
-    private static Value addRelative(Graph g, Value logits, Value q, Value relT, int qh, int qw, int kh, int kw) {
-        int rowsH = 2 * kh - 1, l = rowsH + 2 * kw - 1;
-        int nq = qh * qw, nk = kh * kw;
-        long[] ih = new long[nq * nk], iw = new long[nq * nk];
+    private static Value addRelative(Graph g, Value logits, Value q, Scope pe, int dim, int qh, int qw, int kh, int kw) {
+        int nq = qh * qw;
+        int rh = 2 * kh - 1, rw = 2 * kw - 1;
+        long[] ih = new long[nq * kh], iw = new long[nq * kw];
         for (int qy = 0; qy < qh; qy++) {
             for (int qx = 0; qx < qw; qx++) {
                 int m = qy * qw + qx;
-                for (int ky = 0; ky < kh; ky++) {
-                    for (int kx = 0; kx < kw; kx++) {
-                        int j = m * nk + ky * kw + kx;
-                        ih[j] = (long) m * l + (kh - 1 + ky - qy);
-                        iw[j] = (long) m * l + rowsH + (kw - 1 + kx - qx);
-                    }
-                }
+                for (int ky = 0; ky < kh; ky++) ih[m * kh + ky] = (long) m * rh + (kh - 1 + ky - qy);
+                for (int kx = 0; kx < kw; kx++) iw[m * kw + kx] = (long) m * rw + (kw - 1 + kx - qx);
             }
         }
-        Value pos = g.matMul(q, relT);                               // [..., Q, L]
-        long[] ps = pos.shape();
-        long[] flat = ps.clone();
-        flat = java.util.Arrays.copyOf(flat, flat.length - 1);
-        flat[flat.length - 1] = (long) nq * l;
-        flat[0] = -1;
-        Value pf = g.reshape(pos, flat);                              // [..., Q*L]
-        int axis = flat.length - 1;
-        Value h = g.gather(pf, g.intsTensor("rel_h_index", ih, nq, nk), axis);
-        Value w = g.gather(pf, g.intsTensor("rel_w_index", iw, nq, nk), axis);
-        return g.add(g.add(logits, h), w);
+        long[] lead = java.util.Arrays.copyOf(logits.shape(), logits.rank() - 1);   // [..., Q]
+        lead[0] = -1;
+        Value h = g.gather(g.reshape(g.matMul(q, relT(pe, "height_rel", dim, rh)), flatLast(lead, rh)),
+                g.intsTensor("rel_h_index", ih, nq, kh), lead.length - 1);          // [..., Q, kh]
+        Value w = g.gather(g.reshape(g.matMul(q, relT(pe, "width_rel", dim, rw)), flatLast(lead, rw)),
+                g.intsTensor("rel_w_index", iw, nq, kw), lead.length - 1);          // [..., Q, kw]
+        int r = lead.length;
+        Value grid = g.reshape(logits, append(lead, kh, kw));
+        Value sum = g.add(g.add(grid, g.unsqueeze(h, r + 1)), g.unsqueeze(w, r));
+        return g.reshape(sum, append(lead, (long) kh * kw));
+    }
+
+    private static long[] flatLast(long[] lead, int cols) {
+        long[] s = lead.clone();
+        s[s.length - 1] = s[s.length - 1] * cols;
+        return s;
+    }
+
+    private static long[] append(long[] lead, long... more) {
+        long[] s = java.util.Arrays.copyOf(lead, lead.length + more.length);
+        System.arraycopy(more, 0, s, lead.length, more.length);
+        return s;
+    }
+
+    /**
+     * A 1×1 projection per head on channels-last pixels: {@code x [B, 1, N, C]} times
+     * {@code [heads, C, d]} gives {@code [B, heads, N, d]}; output row {@code h·d + j} of the
+     * upstream weight is column {@code j} of head {@code h}; rows with {@code scaled[r]} are
+     * multiplied by {@code scale}.
+     */
+    private static Value headProjection(Scope s, String name, Value x, int in, int heads, int d, boolean bias,
+                                        boolean[] scaled, double scale) {
+        Graph g = s.graph();
+        Scope p = s.scope(name);
+        int out = heads * d;
+        float[] w = p.floats("weight", out, in, 1, 1);
+        float[] b = bias ? p.floats("bias", out) : null;
+        float[] hw = new float[heads * in * d];
+        float[] hb = bias ? new float[out] : null;
+        for (int r = 0; r < out; r++) {
+            int hd = r / d, j = r % d;
+            double sc = scaled[r] ? scale : 1.0;
+            for (int c = 0; c < in; c++) hw[(hd * in + c) * d + j] = (float) (w[r * in + c] * sc);
+            if (bias) hb[r] = (float) (b[r] * sc);
+        }
+        Value y = g.matMul(x, p.derived("weight_heads", "1x1 conv weight as [heads, in, head_dim]"
+                + (scale != 1.0 ? ", attention scale folded in" : ""), hw, heads, in, d));
+        return bias ? g.add(y, p.derived("bias_heads", null, hb, heads, 1, d)) : y;
     }
 
     // ------------------------------------------------------------------ halo
@@ -123,49 +156,50 @@ final class SelfAttention {
         boolean avgPool = stride > 1 && (sa.avgDown() || bs % stride != 0);
         int bstride = stride > 1 && !avgPool ? stride : 1;
         int bsd = bs / bstride;
-        int nbh = h / bs, nbw = w / bs, nb = nbh * nbw, hw = bsd * bsd, kk = win * win;
+        int nbh = h / bs, nbw = w / bs, nb = nbh * nbw, hw = bsd * bsd, kk = win * win, n = h * w;
         double scale = Math.pow(dqk, -0.5);
+        boolean scaleQ = sa.scalePosEmbed();
 
-        boolean[] qRows = new boolean[heads * dqk], kvRows = new boolean[heads * (dqk + dv)];
-        java.util.Arrays.fill(qRows, sa.scalePosEmbed());
-        for (int r = 0; r < kvRows.length; r++) kvRows[r] = !sa.scalePosEmbed() && r % (dqk + dv) < dqk;
-        Value q = projection(s, "q", x, heads * dqk, sa.qkvBias(), qRows, sa.scalePosEmbed() ? scale : 1.0, bstride);
-        Value kv = projection(s, "kv", x, heads * (dqk + dv), sa.qkvBias(), kvRows, sa.scalePosEmbed() ? 1.0 : scale, 1);
+        // pixels channels-last, [B, 1, H*W, C]; the query pixels (strided when the block strides) in block order
+        Value xcl = g.reshape(g.transpose(x, 0, 2, 3, 1), -1, 1, n, dim);
+        long[] qidx = new long[nb * hw];
+        for (int by = 0; by < nbh; by++)
+            for (int bx = 0; bx < nbw; bx++)
+                for (int iy = 0; iy < bsd; iy++)
+                    for (int ix = 0; ix < bsd; ix++)
+                        qidx[((by * nbw + bx) * bsd + iy) * bsd + ix] = (long) (by * bs + iy * bstride) * w + bx * bs + ix * bstride;
+        Value xq = g.gather(xcl, g.intsTensor("halo_query_pixels", qidx, (long) nb * hw), 2);
+        boolean[] qRows = new boolean[heads * dqk];
+        java.util.Arrays.fill(qRows, scaleQ);
+        Value q = g.reshape(headProjection(s, "q", xq, dim, heads, dqk, sa.qkvBias(), qRows, scaleQ ? scale : 1.0),
+                -1, heads, nb, hw, dqk);
 
-        // queries: [B, heads*dqk, H', W'] -> [B, heads, blocks, bsd*bsd, dqk]
-        Value q7 = g.reshape(q, -1, heads, dqk, nbh, bsd, nbw, bsd);
-        Value qb = g.reshape(g.transpose(q7, 0, 1, 3, 5, 4, 6, 2), -1, heads, nb, hw, dqk);
-
-        // keys/values: zero pad by the halo, gather every block's window
-        int hp = h + 2 * halo, wp = w + 2 * halo;
-        Value kvp = g.pad(kv, new long[]{0, 0, halo, halo, 0, 0, halo, halo}, 0f);
+        // keys/values per head, [B, heads, H*W (+1 zero row for the padding), dqk + dv]; every block's window by one Gather
+        boolean[] kRows = new boolean[heads * (dqk + dv)];
+        for (int r = 0; r < kRows.length; r++) kRows[r] = !scaleQ && r % (dqk + dv) < dqk;
+        Value kv = headProjection(s, "kv", xcl, dim, heads, dqk + dv, sa.qkvBias(), kRows, scaleQ ? 1.0 : scale);
+        Value kvz = g.pad(kv, new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
         long[] idx = new long[nb * kk];
         for (int by = 0; by < nbh; by++) {
             for (int bx = 0; bx < nbw; bx++) {
                 for (int wy = 0; wy < win; wy++) {
                     for (int wx = 0; wx < win; wx++) {
-                        idx[((by * nbw + bx) * win + wy) * win + wx] = (long) (by * bs + wy) * wp + bx * bs + wx;
+                        int py = by * bs + wy - halo, px = bx * bs + wx - halo;
+                        boolean inside = py >= 0 && py < h && px >= 0 && px < w;
+                        idx[((by * nbw + bx) * win + wy) * win + wx] = inside ? (long) py * w + px : n;
                     }
                 }
             }
         }
-        Value windows = g.gather(g.reshape(kvp, -1, heads * (dqk + dv), (long) hp * wp), g.intsTensor("halo_windows", idx, (long) nb * kk), 2);
-        Value[] kvs = g.split(g.reshape(windows, -1, heads, dqk + dv, nb, kk), 2, dqk, dv);
-        Value kT = g.transpose(kvs[0], 0, 1, 3, 2, 4);               // [B, heads, nb, dqk, kk]
-        Value v = g.transpose(kvs[1], 0, 1, 3, 4, 2);                // [B, heads, nb, kk, dv]
+        Value windows = g.reshape(g.gather(kvz, g.intsTensor("halo_windows", idx, (long) nb * kk), 2), -1, heads, nb, kk, dqk + dv);
+        Value[] kvs = g.split(windows, 4, dqk, dv);
 
-        Value logits = g.matMul(qb, kT);                              // [B, heads, nb, hw, kk]
-        Value relT = relTable(s.scope("pos_embed"), dqk, 2 * win - 1, 2 * win - 1);
-        logits = addRelativeHalo(g, logits, qb, relT, bsd, win);
-        Value out = g.matMul(g.softmax(logits, -1), v);               // [B, heads, nb, hw, dv]
+        Value logits = g.matMul(q, g.transpose(kvs[0], 0, 1, 2, 4, 3));          // [B, heads, nb, hw, kk]
+        logits = addRelative(g, logits, q, s.scope("pos_embed"), dqk, bsd, bsd, win, win);
+        Value out = g.matMul(g.softmax(logits, -1), kvs[1]);                      // [B, heads, nb, hw, dv]
         Value o7 = g.reshape(out, -1, heads, nbh, nbw, bsd, bsd, dv);
         Value y = g.reshape(g.transpose(o7, 0, 1, 6, 2, 4, 3, 5), -1, (long) heads * dv, (long) nbh * bsd, (long) nbw * bsd);
         return avgPool ? g.avgPool2d(y, new int[]{2, 2}, new int[]{2, 2}, new int[]{0, 0, 0, 0}, true, false) : y;
-    }
-
-    /** Halo's relative logits: queries on the block's {@code bsd×bsd} grid, keys on the window. */
-    private static Value addRelativeHalo(Graph g, Value logits, Value q, Value relT, int bsd, int win) {
-        return addRelative(g, logits, q, relT, bsd, bsd, win, win);
     }
 
     // ------------------------------------------------------------------ bottleneck (BoTNet)
@@ -185,8 +219,7 @@ final class SelfAttention {
         Value q = g.transpose(g.reshape(p[0], -1, heads, dqk, m), 0, 1, 3, 2);     // [B, heads, M, dqk]
         Value k = g.reshape(p[1], -1, heads, dqk, m);                             // [B, heads, dqk, M]
         Value v = g.transpose(g.reshape(p[2], -1, heads, dv, m), 0, 1, 3, 2);     // [B, heads, M, dv]
-        Value relT = relTable(s.scope("pos_embed"), dqk, 2 * h - 1, 2 * w - 1);
-        Value logits = addRelative(g, g.matMul(q, k), q, relT, h, w, h, w);
+        Value logits = addRelative(g, g.matMul(q, k), q, s.scope("pos_embed"), dqk, h, w, h, w);
         Value o = g.matMul(g.softmax(logits, -1), v);                              // [B, heads, M, dv]
         Value y = g.reshape(g.transpose(o, 0, 1, 3, 2), -1, (long) heads * dv, h, w);
         return stride == 2 ? g.avgPool2d(y, new int[]{2, 2}, new int[]{2, 2}, new int[]{0, 0, 0, 0}, true, false) : y;
