@@ -293,22 +293,20 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
         Value qs = g.mul(g.add(qn, s.param("query_embedding", heads, 1, hd)),
                 s.derived("q_scale", "softplus(temperature) * log(local length + pool length), [heads, N, 1]", scale, heads, n, 1));
 
-        // keys/values of the neighbourhoods: one Gather of per-head rows [k_norm | v], zero row for the padding
+        // keys/values of the neighbourhoods: a Gather of per-head rows each (a zero row appended for the padding)
         Value[] kvW = linearWeights(s.scope("kv"), c, 2 * c, cfg.qkvBias());
         Value kv = project(g, x, kvW);
         Value[] kvParts = g.split(kv, 2, c, c);
         Value kn = l2normalize(g, g.reshape(kvParts[0], -1, n, heads, hd));
         Value vl = g.reshape(kvParts[1], -1, n, heads, hd);
-        Value rows = g.transpose(g.concat(3, kn, vl), 0, 2, 1, 3);                     // [B, heads, N, 2hd]
-        Value padded = g.pad(rows, new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
-        Value wins = g.reshape(g.gather(padded, st.neighbours(g), 2), -1, heads, n, l, 2L * hd);
-        Value[] kvw = g.split(wins, 4, hd, hd);                                          // [B, heads, N, L, hd] each
+        Value kWin = neighbourhoods(g, kn, st);                                          // [B, heads, N, L, hd]
+        Value vWin = neighbourhoods(g, vl, st);
 
         float[] rpb = s.floats("relative_pos_bias_local", heads, l);
         float[] localBias = new float[heads * n * l];
         for (int h = 0; h < heads; h++)
             for (int i = 0; i < n * l; i++) localBias[h * n * l + i] = rpb[h * l + i % l] + st.localMask[i];
-        Value attnLocal = g.add(reduceSum(g, g.mul(g.unsqueeze(qs, 3), kvw[0]), -1),
+        Value attnLocal = g.add(reduceSum(g, g.mul(g.unsqueeze(qs, 3), kWin), -1),
                 s.derived("local_bias", "relative_pos_bias_local + padding mask (-inf), [heads, N, L]", localBias, heads, n, l));
 
         // pooled tokens: 1x1 conv (as a MatMul on tokens), GELU, adaptive average pool (a constant matrix), LayerNorm
@@ -328,10 +326,16 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
         Value attn = g.softmax(g.concat(3, attnLocal, attnPool), -1);
         Value[] ap = g.split(attn, 3, l, pool);
         Value dyn = g.add(g.add(g.matMul(qn, s.param("learnable_tokens", heads, hd, l)), s.param("learnable_bias", heads, 1, l)), ap[0]);
-        Value xLocal = reduceSum(g, g.mul(g.unsqueeze(dyn, 4), kvw[1]), -2);              // [B, heads, N, hd]
+        Value xLocal = reduceSum(g, g.mul(g.unsqueeze(dyn, 4), vWin), -2);              // [B, heads, N, hd]
         Value o = g.add(xLocal, g.matMul(ap[1], vp));
         Value merged = g.reshape(g.transpose(o, 0, 2, 1, 3), -1, n, c);
         return Linear.apply(s.scope("proj"), merged, c, c, true);
+    }
+
+    /** {@code [B, N, heads, hd]} → each token's k×k neighbourhood {@code [B, heads, N, L, hd]} (zeros outside the map). */
+    private static Value neighbourhoods(Graph g, Value x, Stage st) {
+        Value rows = g.pad(g.transpose(x, 0, 2, 1, 3), new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);   // [B, heads, N+1, hd]
+        return g.reshape(g.gather(rows, st.neighbours(g), 2), -1, st.heads, st.n, (long) st.win * st.win, st.hd);
     }
 
     private static Value reduceSum(Graph g, Value x, int axis) {
