@@ -105,7 +105,7 @@ public final class AttnZoo implements AutoCloseable {
         return new Preprocessing(p.inputSize().stream().mapToInt(Integer::intValue).toArray(),
                 p.mean().stream().mapToDouble(Double::doubleValue).toArray(),
                 p.std().stream().mapToDouble(Double::doubleValue).toArray(),
-                p.cropPct(), p.interpolation().name().toLowerCase(java.util.Locale.ROOT));
+                p.cropPct(), p.interpolation().name().toLowerCase(java.util.Locale.ROOT), p.cropMode());
     }
 
     /** Labels of a card: a label set shipped with AttnZoo ({@code imagenet-1k}, {@code digits}). */

@@ -11,7 +11,27 @@ import java.util.Map;
  * ({@code crop_pct}: resize the short side to {@code H / crop_pct}, then crop {@code H×W}) and the
  * resize interpolation. Stored in every emitted model's metadata under {@code preprocessing.*}.
  */
-public record Preprocessing(int[] inputSize, double[] mean, double[] std, double cropPct, String interpolation) {
+public record Preprocessing(int[] inputSize, double[] mean, double[] std, double cropPct, String interpolation, String cropMode) {
+    /** timm's crop modes: "center" keeps the aspect ratio and centre-crops; "squash" resizes both sides (no aspect ratio kept). */
+    public static final String CENTER = "center", SQUASH = "squash";
+
+    public Preprocessing {
+        cropMode = cropMode == null ? CENTER : cropMode;
+        if (!cropMode.equals(CENTER) && !cropMode.equals(SQUASH)) {
+            throw new IllegalArgumentException("crop mode '" + cropMode + "' (expected center or squash)");
+        }
+    }
+
+    /** Centre-crop preprocessing (timm's default crop mode). */
+    public Preprocessing(int[] inputSize, double[] mean, double[] std, double cropPct, String interpolation) {
+        this(inputSize, mean, std, cropPct, interpolation, CENTER);
+    }
+
+    /** The same preprocessing with another crop mode. */
+    public Preprocessing withCropMode(String mode) {
+        return new Preprocessing(inputSize, mean, std, cropPct, interpolation, mode);
+    }
+
     public static final double[] IMAGENET_MEAN = {0.485, 0.456, 0.406};
     public static final double[] IMAGENET_STD = {0.229, 0.224, 0.225};
 
@@ -34,6 +54,7 @@ public record Preprocessing(int[] inputSize, double[] mean, double[] std, double
         m.put("preprocessing.std", join(std, false));
         m.put("preprocessing.crop_pct", fmt(cropPct));
         m.put("preprocessing.interpolation", interpolation);
+        m.put("preprocessing.crop_mode", cropMode);
         return m;
     }
 
@@ -43,7 +64,8 @@ public record Preprocessing(int[] inputSize, double[] mean, double[] std, double
         double[] size = parse(m.get("preprocessing.input_size"));
         int[] is = Arrays.stream(size).mapToInt(d -> (int) d).toArray();
         return new Preprocessing(is, parse(m.get("preprocessing.mean")), parse(m.get("preprocessing.std")),
-                Double.parseDouble(m.get("preprocessing.crop_pct")), m.get("preprocessing.interpolation"));
+                Double.parseDouble(m.get("preprocessing.crop_pct")), m.get("preprocessing.interpolation"),
+                m.getOrDefault("preprocessing.crop_mode", CENTER));
     }
 
     private static String fmt(double d) {
@@ -66,7 +88,7 @@ public record Preprocessing(int[] inputSize, double[] mean, double[] std, double
     @Override
     public boolean equals(Object o) {
         return o instanceof Preprocessing p && Arrays.equals(inputSize, p.inputSize) && Arrays.equals(mean, p.mean)
-                && Arrays.equals(std, p.std) && cropPct == p.cropPct && interpolation.equals(p.interpolation);
+                && Arrays.equals(std, p.std) && cropPct == p.cropPct && interpolation.equals(p.interpolation) && cropMode.equals(p.cropMode);
     }
 
     @Override
@@ -77,6 +99,6 @@ public record Preprocessing(int[] inputSize, double[] mean, double[] std, double
     @Override
     public String toString() {
         return "Preprocessing{input=" + Arrays.toString(inputSize) + ", mean=" + Arrays.toString(mean) + ", std="
-                + Arrays.toString(std) + ", crop_pct=" + cropPct + ", " + interpolation + "}";
+                + Arrays.toString(std) + ", crop_pct=" + cropPct + ", " + interpolation + (cropMode.equals(CENTER) ? "" : ", " + cropMode) + "}";
     }
 }

@@ -136,7 +136,8 @@ final class ZooCommands {
             if (e.reportedTop1() != null) out.println("  reported top1: " + e.reportedTop1());
             var p = e.preprocessing();
             out.println("  preprocessing: input " + p.inputSize() + ", mean " + p.mean() + ", std " + p.std()
-                    + ", crop_pct " + p.cropPct() + ", " + p.interpolation().name().toLowerCase(Locale.ROOT));
+                    + ", crop_pct " + p.cropPct() + ", " + p.interpolation().name().toLowerCase(Locale.ROOT)
+                    + ("squash".equals(p.cropMode()) ? ", squash (both sides resized, no aspect ratio kept)" : ""));
             out.println("  labels:        " + e.labels());
             for (var w : e.weights()) {
                 out.println("  weights " + w.tag() + " (licence " + w.license() + ")" + (w.tag().equals(rm.tag()) ? " [selected]" : ""));

@@ -13,15 +13,23 @@ import java.util.List;
  * @param std           per-channel standard deviation, length C, all &gt; 0
  * @param cropPct       centre-crop fraction in (0, 2]; above 1 the resized image is smaller than the crop and is zero-padded
  * @param interpolation resize interpolation
+ * @param cropMode      timm's crop mode: "center" (default when absent) or "squash" (resize both sides to
+ *                      {@code H / crop_pct} and {@code W / crop_pct}, aspect ratio not kept, then centre-crop)
  */
 public record Preprocessing(
         @JsonProperty(value = "input_size", required = true) List<Integer> inputSize,
         @JsonProperty(value = "mean", required = true) List<Double> mean,
         @JsonProperty(value = "std", required = true) List<Double> std,
         @JsonProperty(value = "crop_pct", required = true) double cropPct,
-        @JsonProperty(value = "interpolation", required = true) Interpolation interpolation) {
+        @JsonProperty(value = "interpolation", required = true) Interpolation interpolation,
+        @JsonProperty(value = "crop_mode") String cropMode) {
+
+    public Preprocessing(List<Integer> inputSize, List<Double> mean, List<Double> std, double cropPct, Interpolation interpolation) {
+        this(inputSize, mean, std, cropPct, interpolation, null);
+    }
 
     public Preprocessing {
+        cropMode = cropMode == null ? "center" : cropMode;
         inputSize = inputSize == null ? null : List.copyOf(inputSize);
         mean = mean == null ? null : List.copyOf(mean);
         std = std == null ? null : List.copyOf(std);

@@ -48,8 +48,8 @@ public final class Registry {
     /** The schema version this code reads. */
     public static final int SCHEMA_VERSION = 1;
 
-    static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_\\-]*");
-    static final Pattern TAG = Pattern.compile("[a-z0-9][a-z0-9_\\-]*\\.[A-Za-z0-9][A-Za-z0-9_.+\\-]*");
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_\\-]*");
+    static final Pattern TAG = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_\\-]*\\.[A-Za-z0-9][A-Za-z0-9_.+\\-]*");
     static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+\\-]*");
     static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
@@ -472,7 +472,7 @@ public final class Registry {
                 throw new RegistryException(where + ": null entry");
             }
             check(m.name() != null && NAME.matcher(m.name()).matches(), where,
-                    "name must match " + NAME.pattern() + " (timm architecture name, no dots), got " + m.name());
+                    "name must match " + NAME.pattern() + " (the upstream architecture name, no dots), got " + m.name());
             check(names.add(m.name()), where, "duplicate model name " + m.name());
             check(notBlank(m.family()), where, "family is required");
             check(notBlank(m.variant()), where, "variant is required");
@@ -539,6 +539,7 @@ public final class Registry {
         check(p.std() != null && p.std().size() == c && p.std().stream().allMatch(x -> x != null && x > 0), pw,
                 "std must have " + c + " positive values, got " + p.std());
         check(p.cropPct() > 0 && p.cropPct() <= 2, pw, "crop_pct must be in (0, 2] (timm uses > 1 to pad), got " + p.cropPct());
+        check(p.cropMode().equals("center") || p.cropMode().equals("squash"), pw, "crop_mode must be center or squash, got " + p.cropMode());
         check(p.interpolation() != null, pw, "interpolation is required");
     }
 

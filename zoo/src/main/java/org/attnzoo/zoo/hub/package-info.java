@@ -50,7 +50,7 @@
  * {@code registry x.json: models[2] (convit_base).weights[0].files[0]: sha256 must be ...}.
  * <pre>{@code
  * {
- *   "name": "convit_tiny",              // upstream (timm) architecture name: [a-z0-9][a-z0-9_-]*, no dots, unique
+ *   "name": "convit_tiny",              // upstream (timm) architecture name: [A-Za-z0-9][A-Za-z0-9_-]*, no dots, unique (case as upstream registers it)
  *   "family": "convit",                 // family id
  *   "variant": "tiny",                  // variant within the family
  *   "paper": {"title": "...", "url": "https://arxiv.org/abs/2103.10697"},
@@ -62,8 +62,9 @@
  *     "input_size": [3, 224, 224],      // [C, H, W]
  *     "mean": [0.485, 0.456, 0.406],    // C values
  *     "std":  [0.229, 0.224, 0.225],    // C values > 0
- *     "crop_pct": 0.875,                // (0, 1]; resize shorter side to H / crop_pct, centre-crop H x W
- *     "interpolation": "bicubic"        // nearest | bilinear | bicubic | lanczos | box | hamming
+ *     "crop_pct": 0.875,                // (0, 2]; resize shorter side to H / crop_pct, centre-crop H x W (> 1 pads)
+ *     "interpolation": "bicubic",       // nearest | bilinear | bicubic | lanczos | box | hamming
+ *     "crop_mode": "center"             // optional: center (default) | squash (resize both sides, no aspect kept)
  *   },
  *   "labels": "imagenet-1k",            // a label-set id, or "file:<name>" naming a file of every weights entry
  *   "weights": [                        // first entry = default for the bare name

@@ -62,7 +62,10 @@ public final class ImagePreprocessor {
         }
         int scale = (int) Math.floor(th / p.cropPct());
         int rw, rh;
-        if (iw <= ih) {
+        if (p.cropMode().equals(Preprocessing.SQUASH)) {   // both sides to the scale size, aspect ratio not kept
+            rh = scale;
+            rw = (int) Math.floor(tw / p.cropPct());
+        } else if (iw <= ih) {
             rw = scale;
             rh = (int) (scale * (long) ih / iw);
         } else {

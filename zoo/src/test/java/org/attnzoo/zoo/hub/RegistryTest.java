@@ -124,9 +124,9 @@ class RegistryTest {
         assertThatThrownBy(() -> r.resolve("convit"))
                 .isInstanceOfSatisfying(UnknownModelException.class,
                         e -> assertThat(e.suggestions()).containsExactlyInAnyOrder("convit_tiny", "convit_small", "convit_base", "convit_digits"));
-        assertThatThrownBy(() -> r.resolve("resnet50"))
+        assertThatThrownBy(() -> r.resolve("mobilenetv3_large_100"))
                 .isInstanceOfSatisfying(UnknownModelException.class, e -> assertThat(e.suggestions()).isEmpty())
-                .hasMessageStartingWith("unknown model 'resnet50' (");
+                .hasMessageStartingWith("unknown model 'mobilenetv3_large_100' (");
         assertThatThrownBy(() -> r.resolve("convit_smal.fb_in1k"))
                 .isInstanceOfSatisfying(UnknownModelException.class,
                         e -> assertThat(e.suggestions()).first().isEqualTo("convit_small.fb_in1k"));

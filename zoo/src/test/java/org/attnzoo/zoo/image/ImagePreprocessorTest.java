@@ -46,4 +46,20 @@ class ImagePreprocessorTest {
         float[] out = new ImagePreprocessor(p).prepare(img);
         assertThat((double) out[10 * 32 + 10]).isCloseTo(0.5, within(0.05));
     }
+
+    @Test
+    void squashResizesBothSidesInsteadOfCroppingTheMiddle() {
+        // 64x32: white left quarter, grey middle half, black right quarter; target 32x32 at crop 1.0
+        BufferedImage img = new BufferedImage(64, 32, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++) for (int x = 0; x < 64; x++) img.setRGB(x, y, x < 16 ? 0xffffff : x < 48 ? 0x808080 : 0);
+        Preprocessing centre = new Preprocessing(new int[]{3, 32, 32}, new double[]{0, 0, 0}, new double[]{1, 1, 1}, 1.0, "bilinear");
+        Preprocessing squash = centre.withCropMode(Preprocessing.SQUASH);
+        float[] c = new ImagePreprocessor(centre).prepare(img);
+        float[] s = new ImagePreprocessor(squash).prepare(img);
+        assertThat((double) c[16 * 32 + 2]).isCloseTo(128 / 255.0, within(1e-3));   // the centre crop sees only grey
+        assertThat((double) s[16 * 32 + 2]).isCloseTo(1.0, within(1e-3));           // the squashed image keeps the white band
+        assertThat((double) s[16 * 32 + 30]).isCloseTo(0.0, within(1e-3));
+        assertThat(squash.toMetadata()).containsEntry("preprocessing.crop_mode", "squash");
+        assertThat(Preprocessing.fromMetadata(squash.toMetadata())).isEqualTo(squash);
+    }
 }

@@ -234,7 +234,7 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
         ByoaNet base = variant(name);
         Preprocessing p = base.preprocessing();
         return new ByoaNet(name, base.config().withImageSize(imgSize),
-                new Preprocessing(new int[]{3, imgSize, imgSize}, p.mean(), p.std(), p.cropPct(), p.interpolation()));
+                new Preprocessing(new int[]{3, imgSize, imgSize}, p.mean(), p.std(), p.cropPct(), p.interpolation(), p.cropMode()));
     }
 
     @Override

@@ -78,14 +78,16 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
     }
 
     /**
-     * The authors' eval transform: below 384, resize to {@code size / 0.875} and centre-crop
-     * (bicubic); at 384 they warp the whole image to 384×384 without cropping, which our
-     * preprocessing records as crop 1.0 (it keeps the aspect ratio and centre-crops instead).
+     * The authors' eval transform: below 384, resize the short side to {@code size / 0.875} and
+     * centre-crop (bicubic); at 384 and above they warp the whole image to size×size without
+     * cropping (crop mode "squash", crop 1.0).
      */
     public static TransNeXt variant(String name) {
         Config c = VARIANTS.get(name);
         if (c == null) throw new IllegalArgumentException("unknown TransNeXt variant " + name + "; known: " + VARIANTS.keySet());
-        return new TransNeXt(name, c, Preprocessing.imagenet(c.imgSize(), c.imgSize() >= 384 ? 1.0 : 0.875, "bicubic"));
+        Preprocessing p = c.imgSize() >= 384 ? Preprocessing.imagenet(c.imgSize(), 1.0, "bicubic").withCropMode(Preprocessing.SQUASH)
+                : Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic");
+        return new TransNeXt(name, c, p);
     }
 
     /** Stage {@code i}'s map side as upstream derives it ({@code img_size // 2^(i+2)}). */
