@@ -24,6 +24,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.nat.IsotropicNAT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.nat.IsotropicNAT.variant(v));
         for (String v : org.attnzoo.zoo.family.byoanet.ByoaNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.byoanet.ByoaNet.variant(v));
         for (String v : org.attnzoo.zoo.family.transnext.TransNeXt.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.transnext.TransNeXt.variant(v));
+        for (String v : org.attnzoo.zoo.family.lsnet.LSNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.lsnet.LSNet.variant(v));
     }
 
     private Architectures() {

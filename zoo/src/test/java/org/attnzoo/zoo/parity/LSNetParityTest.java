@@ -1,0 +1,51 @@
+package org.attnzoo.zoo.parity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.family.lsnet.LSNet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * LSNet against the authors' code in float64 on random fp16-exact weights (fixtures from
+ * tools/parity/lsnet.py, whose SKA stand-in for the Triton kernel is checked there against the
+ * kernel's own index arithmetic): RepVGG + SE blocks, LSConv blocks, offset-biased attention, the
+ * distillation head averaged in; an empty first stage and odd resolutions down to 1×1; and every
+ * registered variant's parameter count.
+ */
+class LSNetParityTest {
+    static final Path FIXTURES = Path.of("src/test/resources/parity");
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lsnet_reduced", "lsnet_reduced_odd"})
+    void reducedConfigsMatchTheAuthorsCode(String fixture) throws Exception {
+        LSNet.Config cfg = ParityFixture.config(fixture, LSNet.Config.class);
+        LSNet arch = new LSNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        long params = ParityFixture.meta(fixture).get("parameters").asLong();
+        ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    @Test
+    void everyVariantHasTheAuthorsParameterCount() throws Exception {
+        JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("lsnet_param_counts.json").toFile());
+        assertThat(counts.size()).isEqualTo(LSNet.VARIANTS.size());
+        for (Iterator<Map.Entry<String, JsonNode>> it = counts.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            assertThat(ModelBuilder.buildSynthetic(LSNet.variant(e.getKey()), 0).parameters()).as(e.getKey())
+                    .isEqualTo(e.getValue().asLong());
+        }
+    }
+}
