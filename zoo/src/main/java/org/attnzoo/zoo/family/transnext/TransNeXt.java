@@ -364,16 +364,11 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
 
     /** AdaptiveAvgPool2d from {@code h×w} to {@code ph×pw} as a {@code [ph·pw, h·w]} averaging matrix (PyTorch's bins). */
     static float[] poolMatrix(int h, int w, int ph, int pw) {
-        float[] m = new float[ph * pw * h * w];
-        for (int oy = 0; oy < ph; oy++) {
-            int y0 = Math.floorDiv(oy * h, ph), y1 = -Math.floorDiv(-(oy + 1) * h, ph);
-            for (int ox = 0; ox < pw; ox++) {
-                int x0 = Math.floorDiv(ox * w, pw), x1 = -Math.floorDiv(-(ox + 1) * w, pw);
-                float inv = 1f / ((y1 - y0) * (x1 - x0));
-                for (int y = y0; y < y1; y++) for (int x = x0; x < x1; x++) m[(oy * pw + ox) * h * w + y * w + x] = inv;
-            }
-        }
-        return m;
+        float[] m = org.attnzoo.sdk.nn.Resampling.adaptiveAvgPool(h, w, ph, pw);   // [h·w, ph·pw]
+        int n = h * w, p = ph * pw;
+        float[] t = new float[p * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < p; j++) t[j * n + i] = m[i * p + j];
+        return t;
     }
 
     /**
