@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Parity fixtures for OverLoCK against the authors' code (LMMMEng/OverLoCK, models/overlock.py).
+
+Usage:  /usr/bin/python3 tools/parity/overlock.py --src /path/to/OverLoCK --timm /path/to/pytorch-image-models
+            [--out DIR] [--counts]
+
+Imports the authors' models/overlock.py with three stand-ins from tools/parity/overlock_shim (our
+own code): `natten.functional.na2d_av` (NATTEN's CPU kernels are gone from current releases; the
+stand-in follows NATTEN's window rules, which tools/parity/nat_shim and the sdk's neighbourhood
+tests pin down), a minimal `einops` (Debian does not package it) and `mmengine.runner`
+(load_checkpoint, only used for pretrained=True). The optional iGEMM large-kernel conv is absent,
+so the model uses nn.Conv2d as the authors' fallback does.
+
+Per reduced fixture: config.json (constructor arguments, OverLoCK.Config fields, parameter count),
+weights.safetensors (fp16; every tensor random incl. BatchNorm statistics, GRN gammas/betas, layer
+scales, relative position biases, the aux head), input.npy, expected.npy (float64 eval logits).
+--counts writes overlock_param_counts.json for the authors' 8 registered models.
+"""
+import argparse
+import json
+import os
+import sys
+import zlib
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import parity_common as pc  # noqa: E402
+
+REDUCED = {
+    # 64 px: stage maps 16/8/4/2, so both dynamic-kernel stages take the upstream "is_pad" path
+    # (bilinear up to the kernel size, adaptive pool back); training-time branches (BatchNorms of
+    # the dilated reparam block) as released
+    "overlock_reduced": dict(batch=2, img=64, kw=dict(
+        depth=[1, 1, 2, 1], sub_depth=[2, 2], in_chans=3, embed_dim=[16, 24, 32, 40], kernel_size=[7, 5, 5, 5],
+        mlp_ratio=[2, 2, 2, 2], sub_mlp_ratio=[2, 2], sub_num_heads=[2, 2], smk_size=3, deploy=False,
+        projection=24, num_classes=13)),
+    # 128 px: stage 3 at 8x8 with kernel 7 (no padding), stage 4 at 4x4 (padded); re-parameterised layout
+    "overlock_reduced_reparam": dict(batch=1, img=128, kw=dict(
+        depth=[1, 1, 1, 1], sub_depth=[2, 1], in_chans=3, embed_dim=[16, 16, 32, 48], kernel_size=[9, 7, 7, 5],
+        mlp_ratio=[2, 2, 2, 2], sub_mlp_ratio=[2, 2], sub_num_heads=[2, 3], smk_size=5, deploy=True,
+        projection=32, num_classes=10)),
+}
+
+VARIANTS = ["overlock_xt", "overlock_t", "overlock_s", "overlock_b",
+            "overlock_xt_reparam", "overlock_t_reparam", "overlock_s_reparam", "overlock_b_reparam"]
+
+
+def java_config(img, kw):
+    return {"imgSize": img, "inChans": kw["in_chans"], "numClasses": kw["num_classes"], "depth": kw["depth"],
+            "subDepth": kw["sub_depth"], "embedDim": kw["embed_dim"], "kernelSize": kw["kernel_size"],
+            "mlpRatio": [float(r) for r in kw["mlp_ratio"]], "subMlpRatio": [float(r) for r in kw["sub_mlp_ratio"]],
+            "subNumHeads": kw["sub_num_heads"], "smkSize": kw["smk_size"], "deploy": kw["deploy"],
+            "projection": kw["projection"], "lsInit": [False, False, True, True]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", required=True, help="path of an LMMMEng/OverLoCK checkout")
+    ap.add_argument("--timm", required=True, help="path of a pytorch-image-models checkout")
+    ap.add_argument("--out", default=os.path.join(HERE, "../../zoo/src/test/resources/parity"))
+    ap.add_argument("--counts", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, args.timm)
+    sys.path.insert(0, os.path.join(HERE, "overlock_shim"))
+    sys.path.insert(0, os.path.join(args.src, "models"))
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):   # the iGEMM probe prints per large-kernel conv
+        import overlock
+
+    for name, spec in REDUCED.items():
+        kw = spec["kw"]
+        d = os.path.join(args.out, name)
+        os.makedirs(d, exist_ok=True)
+        with contextlib.redirect_stdout(io.StringIO()):
+            model = overlock.OverLoCK(**kw)
+        pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
+        x = pc.random_input((spec["batch"], kw["in_chans"], spec["img"], spec["img"]), seed=7)
+        y = pc.reference_logits(model, x)
+        sd = {k: (v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items()}
+        pc.write_safetensors(os.path.join(d, "weights.safetensors"), sd, dtype=torch.float16)
+        pc.write_npy(os.path.join(d, "input.npy"), x.float().numpy())
+        pc.write_npy(os.path.join(d, "expected.npy"), y)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump({"family": "overlock", "upstream": "models/overlock.py OverLoCK", "kwargs": kw,
+                       "config": java_config(spec["img"], kw), "parameters": pc.param_count(model)}, f, indent=2)
+        print(name, "params", pc.param_count(model), "logits", y.shape)
+
+    if args.counts:
+        counts = {}
+        for n in VARIANTS:
+            with contextlib.redirect_stdout(io.StringIO()):
+                counts[n] = pc.param_count(getattr(overlock, n)())
+        with open(os.path.join(args.out, "overlock_param_counts.json"), "w") as f:
+            json.dump(counts, f, indent=2)
+        print("counts", counts)
+
+
+if __name__ == "__main__":
+    main()
