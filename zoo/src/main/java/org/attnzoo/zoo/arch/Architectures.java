@@ -26,6 +26,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.transnext.TransNeXt.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.transnext.TransNeXt.variant(v));
         for (String v : org.attnzoo.zoo.family.lsnet.LSNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.lsnet.LSNet.variant(v));
         for (String v : org.attnzoo.zoo.family.overlock.OverLoCK.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.overlock.OverLoCK.variant(v));
+        for (String v : org.attnzoo.zoo.family.attnet.AttNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.attnet.AttNet.variant(v));
     }
 
     private Architectures() {
