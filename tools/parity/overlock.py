@@ -5,7 +5,7 @@ Usage:  /usr/bin/python3 tools/parity/overlock.py --src /path/to/OverLoCK --timm
             [--out DIR] [--counts]
 
 Imports the authors' models/overlock.py with three stand-ins from tools/parity/overlock_shim (our
-own code): `natten.functional.na2d_av` (NATTEN's CPU kernels are gone from current releases; the
+own code, the einops one in tools/parity/common_shims): `natten.functional.na2d_av` (NATTEN's CPU kernels are gone from current releases; the
 stand-in follows NATTEN's window rules, which tools/parity/nat_shim and the sdk's neighbourhood
 tests pin down), a minimal `einops` (Debian does not package it) and `mmengine.runner`
 (load_checkpoint, only used for pretrained=True). The optional iGEMM large-kernel conv is absent,
@@ -64,6 +64,7 @@ def main():
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     sys.path.insert(0, os.path.join(HERE, "overlock_shim"))
+    sys.path.insert(0, os.path.join(HERE, "common_shims"))
     sys.path.insert(0, os.path.join(args.src, "models"))
     import contextlib
     import io

@@ -29,6 +29,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.attnet.AttNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.attnet.AttNet.variant(v));
         for (String v : org.attnzoo.zoo.family.spartan.SpaRTAN.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.spartan.SpaRTAN.variant(v));
         for (String v : org.attnzoo.zoo.family.ffnet.FFNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.ffnet.FFNet.variant(v));
+        for (String v : org.attnzoo.zoo.family.casvit.CasVit.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.casvit.CasVit.variant(v));
     }
 
     private Architectures() {

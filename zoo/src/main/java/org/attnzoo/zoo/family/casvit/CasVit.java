@@ -1,0 +1,191 @@
+package org.attnzoo.zoo.family.casvit;
+
+import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.sdk.graph.Value;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.nn.BatchNorm;
+import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * CAS-ViT (Zhang et al., 2024), as the authors' {@code classification/model/rcvit.py} (RCViT): a
+ * two-conv stem, four stages of additive blocks joined by stride-2 Conv-BN embeddings, then
+ * BatchNorm, mean pool and the classification and distillation heads averaged (eval mode).
+ *
+ * <p>An additive block is {@code x + LocalIntegration(x)} (1×1, BN, depthwise 3×3, GELU, 1×1), then
+ * {@code x + AdditiveTokenMixer(BN(x))}: q, k, v from one 1×1 conv; q and k each gated by a
+ * spatial operation (depthwise 3×3, BN, ReLU, 1×1 to one channel, sigmoid) and a channel
+ * operation (mean pool, 1×1, sigmoid); {@code proj(dwc(q + k) · v)} with depthwise 3×3 convs;
+ * then {@code x + Mlp(BN(x))}. BatchNorms before a conv (norm1, norm2) and after one fold into it;
+ * the final BatchNorm and both heads fold into one Gemm.
+ */
+public final class CasVit extends FamilyArchitecture<CasVit.Config> {
+
+    /** The authors' RCViT arguments that the registered models vary. */
+    public record Config(int imgSize, int numClasses, int[] layers, int[] embedDims, double mlpRatio, boolean distillation)
+            implements ImageConfig {
+        @Override
+        public int inChans() {
+            return 3;
+        }
+    }
+
+    public static final Map<String, Config> VARIANTS;
+
+    static {
+        Map<String, Config> m = new LinkedHashMap<>();
+        m.put("rcvit_xs", new Config(224, 1000, new int[]{2, 2, 4, 2}, new int[]{48, 56, 112, 220}, 4, true));
+        m.put("rcvit_s", new Config(224, 1000, new int[]{3, 3, 6, 3}, new int[]{48, 64, 128, 256}, 4, true));
+        m.put("rcvit_m", new Config(224, 1000, new int[]{3, 3, 6, 3}, new int[]{64, 96, 192, 384}, 4, true));
+        m.put("rcvit_t", new Config(224, 1000, new int[]{3, 3, 6, 3}, new int[]{96, 128, 256, 512}, 4, true));
+        VARIANTS = Collections.unmodifiableMap(m);
+    }
+
+    public CasVit(String name, Config cfg, Preprocessing pre) {
+        super("casvit", name, cfg, pre);
+    }
+
+    /** The authors' eval transform: resize to 256/224 of the size (bicubic), centre crop. */
+    public static CasVit variant(String name) {
+        Config c = VARIANTS.get(name);
+        if (c == null) throw new IllegalArgumentException("unknown CAS-ViT variant " + name + "; known: " + VARIANTS.keySet());
+        return new CasVit(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
+    }
+
+    @Override
+    public void declareIgnorable(Weights w) {
+        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
+    }
+
+    @Override
+    public Value forward(Graph g, Scope w, Value image) {
+        int[] e = cfg.embedDims();
+        Scope pe = w.scope("patch_embed");
+        Value x = g.relu(convThenBn(pe.scope("0"), pe.scope("1"), image, e[0] / 2, 3, 2, 1));
+        x = g.relu(convThenBn(pe.scope("3"), pe.scope("4"), x, e[0], 3, 2, 1));
+        int idx = 0;
+        for (int i = 0; i < e.length; i++) {
+            for (int j = 0; j < cfg.layers()[i]; j++) {
+                Scope b = w.scope("network." + idx, j);
+                final Value in = x;
+                final int dim = e[i];
+                x = g.named("network." + idx + "." + j, () -> block(b, in, dim));
+            }
+            idx++;
+            if (i < e.length - 1) {
+                Scope emb = w.scope("network", idx);
+                x = convThenBn(emb.scope("proj"), emb.scope("norm"), x, e[i + 1], 3, 2, 1);
+                idx++;
+            }
+        }
+        return head(w, x, e[e.length - 1]);
+    }
+
+    /** A conv with bias followed by a BatchNorm, as one conv (padding {@code k/2}). */
+    static Value convThenBn(Scope conv, Scope bn, Value x, int out, int k, int stride, int groups) {
+        int in = Math.toIntExact(x.dim(1));
+        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in / groups, k, k), conv.floats("bias", out),
+                BatchNorm.affine(bn, out, BatchNorm.DEFAULT_EPS));
+        int p = k / 2;
+        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in / groups, k, k),
+                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, groups);
+    }
+
+    /** {@code conv1x1(BN(x))} as one 1×1 conv (the BatchNorm before the conv folded into it). */
+    static Value bnThenConv(Scope bn, Scope conv, Value x, int out, boolean bias) {
+        int in = Math.toIntExact(x.dim(1));
+        double[][] a = BatchNorm.affine(bn, in, BatchNorm.DEFAULT_EPS);
+        float[] w = conv.floats("weight", out, in, 1, 1), b = bias ? conv.floats("bias", out) : new float[out];
+        float[] fw = new float[w.length], fb = new float[out];
+        for (int o = 0; o < out; o++) {
+            double acc = b[o];
+            for (int i = 0; i < in; i++) {
+                fw[o * in + i] = (float) (w[o * in + i] * a[0][i]);
+                acc += w[o * in + i] * a[1][i];
+            }
+            fb[o] = (float) acc;
+        }
+        int[] one = {1, 1};
+        return conv.graph().conv2d(x, conv.derived("weight_folded", "preceding BatchNorm folded in", fw, out, in, 1, 1),
+                conv.derived("bias_folded", null, fb, out), one, new int[]{0, 0, 0, 0}, one, 1);
+    }
+
+    static Value conv(Scope s, Value x, int out, int k, int groups, boolean bias) {
+        int in = Math.toIntExact(x.dim(1)), p = k / 2;
+        int[] one = {1, 1};
+        return s.graph().conv2d(x, s.param("weight", out, in / groups, k, k), bias ? s.param("bias", out) : null, one,
+                new int[]{p, p, p, p}, one, groups);
+    }
+
+    private Value block(Scope b, Value x, int dim) {
+        Graph g = b.graph();
+        // local integration: 1x1 -> BN -> dw3x3 -> GELU -> 1x1
+        Scope li = b.scope("local_perception.network");
+        Value l = convThenBn(li.scope("0"), li.scope("1"), x, dim, 1, 1, 1);
+        l = g.gelu(conv(li.scope("2"), l, dim, 3, dim, true));
+        x = g.add(x, conv(li.scope("4"), l, dim, 1, 1, true));
+        // additive token mixer on BN(x)
+        Scope at = b.scope("attn");
+        Value qkv = bnThenConv(b.scope("norm1"), at.scope("qkv"), x, 3 * dim, false);
+        Value[] p = g.split(qkv, 1, dim, dim, dim);
+        Value q = channelOp(at.scope("oper_q.1"), spatialOp(at.scope("oper_q.0"), p[0], dim), dim);
+        Value k = channelOp(at.scope("oper_k.1"), spatialOp(at.scope("oper_k.0"), p[1], dim), dim);
+        Value mix = g.mul(conv(at.scope("dwc"), g.add(q, k), dim, 3, dim, true), p[2]);
+        x = g.add(x, conv(at.scope("proj"), mix, dim, 3, dim, true));
+        // mlp on BN(x)
+        int hidden = (int) (dim * cfg.mlpRatio());
+        Value m = g.gelu(bnThenConv(b.scope("norm2"), b.scope("mlp.fc1"), x, hidden, true));
+        return g.add(x, conv(b.scope("mlp.fc2"), m, dim, 1, 1, true));
+    }
+
+    /** SpatialOperation: {@code x · sigmoid(conv1x1→1(ReLU(BN(dw3x3(x)))))}. */
+    private static Value spatialOp(Scope s, Value x, int dim) {
+        Graph g = s.graph();
+        Value a = g.relu(convThenBn(s.scope("block.0"), s.scope("block.1"), x, dim, 3, 1, dim));
+        return g.mul(x, g.sigmoid(conv(s.scope("block.3"), a, 1, 1, 1, false)));
+    }
+
+    /** ChannelOperation: {@code x · sigmoid(conv1x1(mean(x)))}. */
+    private static Value channelOp(Scope s, Value x, int dim) {
+        Graph g = s.graph();
+        return g.mul(x, g.sigmoid(conv(s.scope("block.1"), g.globalAvgPool(x), dim, 1, 1, false)));
+    }
+
+    /** Final BatchNorm, mean pool, head (and dist_head, averaged) as one Gemm. */
+    private Value head(Scope w, Value x, int c) {
+        Graph g = w.graph();
+        int k = cfg.numClasses();
+        double[][] a = BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS);
+        String[] heads = cfg.distillation() ? new String[]{"head", "dist_head"} : new String[]{"head"};
+        double[] wf = new double[k * c], bf = new double[k];
+        for (String hn : heads) {
+            float[] lw = w.scope(hn).floats("weight", k, c), lb = w.scope(hn).floats("bias", k);
+            for (int r = 0; r < k; r++) {
+                double acc = lb[r];
+                for (int j = 0; j < c; j++) {
+                    wf[r * c + j] += lw[r * c + j] * a[0][j] / heads.length;
+                    acc += lw[r * c + j] * a[1][j];
+                }
+                bf[r] += acc / heads.length;
+            }
+        }
+        float[] wt = new float[k * c], bt = new float[k];
+        for (int i = 0; i < wt.length; i++) wt[i] = (float) wf[i];
+        for (int r = 0; r < k; r++) bt[r] = (float) bf[r];
+        Value p = g.reshape(g.globalAvgPool(x), -1, c);
+        Scope h = w.scope("head");
+        String doc = "final BatchNorm folded in" + (heads.length > 1 ? "; head and dist_head averaged" : "");
+        return g.gemm(p, h.derived("weight_folded", doc, wt, k, c), h.derived("bias_folded", null, bt, k), true);
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + java.util.Arrays.toString(cfg.embedDims());
+    }
+}
