@@ -30,6 +30,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.spartan.SpaRTAN.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.spartan.SpaRTAN.variant(v));
         for (String v : org.attnzoo.zoo.family.ffnet.FFNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.ffnet.FFNet.variant(v));
         for (String v : org.attnzoo.zoo.family.casvit.CasVit.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.casvit.CasVit.variant(v));
+        for (String v : org.attnzoo.zoo.family.ravlt.Ravlt.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.ravlt.Ravlt.variant(v));
     }
 
     private Architectures() {
