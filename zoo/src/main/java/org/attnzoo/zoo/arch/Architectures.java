@@ -31,6 +31,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.ffnet.FFNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.ffnet.FFNet.variant(v));
         for (String v : org.attnzoo.zoo.family.casvit.CasVit.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.casvit.CasVit.variant(v));
         for (String v : org.attnzoo.zoo.family.ravlt.Ravlt.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.ravlt.Ravlt.variant(v));
+        for (String v : org.attnzoo.zoo.family.hornet.HorNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.hornet.HorNet.variant(v));
     }
 
     private Architectures() {
