@@ -32,6 +32,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.casvit.CasVit.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.casvit.CasVit.variant(v));
         for (String v : org.attnzoo.zoo.family.ravlt.Ravlt.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.ravlt.Ravlt.variant(v));
         for (String v : org.attnzoo.zoo.family.hornet.HorNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.hornet.HorNet.variant(v));
+        for (String v : org.attnzoo.zoo.family.biformer.BiFormer.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.biformer.BiFormer.variant(v));
     }
 
     private Architectures() {

@@ -1,0 +1,238 @@
+package org.attnzoo.zoo.family.biformer;
+
+import org.attnzoo.sdk.graph.Attr;
+import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.sdk.graph.Value;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.nn.BatchNorm;
+import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.sdk.tensor.DType;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * BiFormer (Zhu et al., CVPR 2023), as the authors' {@code models/biformer.py} with the
+ * bi-level routing attention of {@code ops/bra_legacy.py} (the layout of the released weights):
+ * a two-conv stem, Conv-BN downsamplings, blocks of a residual depthwise position conv, pre-norm
+ * attention and a pre-norm MLP; BatchNorm, mean pool, Linear.
+ *
+ * <p><b>Bi-level routing attention</b> (stages with {@code topk > 0}): the map is cut into
+ * {@code n_win × n_win} windows; window-mean queries and keys give a window-to-window affinity,
+ * ONNX TopK keeps each window's {@code topk} best windows, one GatherND (batch_dims 1) collects
+ * their keys and values, and each window's pixels attend to the gathered tokens; a 5×5 depthwise
+ * LePE on the values is added before the output projection. Stages with {@code topk = -2} use
+ * plain multi-head attention (8 heads, no qkv bias) with a LePE on the attention input.
+ *
+ * <p>Ties in the routing. ONNX TopK keeps the lowest index among equal logits; PyTorch's CPU
+ * top-k selects with {@code std::nth_element} on values only, so its choice among equals follows
+ * no index rule (and CUDA's radix select another). Exactly equal routing logits come from windows
+ * whose queries/keys are equal, in practice identical windows, and then every choice gathers the
+ * same keys and values: the output is the same. The parity test includes such a fixture in which
+ * PyTorch's picks differ from the lowest-index ones in 7 of 16 tied rows.
+ *
+ * <p>Build-time folding: the routing/attention scale {@code qk_dim^-0.5} into the query rows of
+ * the qkv projection (the window means are linear in it); BatchNorms into their convs; the final
+ * BatchNorm into the head; the position conv's identity into its centre tap.
+ */
+public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
+
+    /** The authors' BiFormer arguments the registered models set (kv downsampling "identity", pre-norm, no layer scale). */
+    public record Config(int imgSize, int numClasses, int[] depth, int[] embedDim, double[] mlpRatios, int[] topks,
+                         int[] qkDims, int headDim, int nWin, int sideDwconv) implements ImageConfig {
+        @Override
+        public int inChans() {
+            return 3;
+        }
+    }
+
+    private static Config v(int[] depth, int[] dims) {
+        return new Config(224, 1000, depth, dims, new double[]{3, 3, 3, 3}, new int[]{1, 4, 16, -2}, dims.clone(), 32, 7, 5);
+    }
+
+    public static final Map<String, Config> VARIANTS;
+
+    static {
+        Map<String, Config> m = new LinkedHashMap<>();
+        m.put("biformer_tiny", v(new int[]{2, 2, 8, 2}, new int[]{64, 128, 256, 512}));
+        m.put("biformer_small", v(new int[]{4, 4, 18, 4}, new int[]{64, 128, 256, 512}));
+        m.put("biformer_base", v(new int[]{4, 4, 18, 4}, new int[]{96, 192, 384, 768}));
+        VARIANTS = Collections.unmodifiableMap(m);
+    }
+
+    public BiFormer(String name, Config cfg, Preprocessing pre) {
+        super("biformer", name, cfg, pre);
+    }
+
+    /** The authors' eval transform (DeiT's): resize to 256/224 of the size (bicubic), centre crop. */
+    public static BiFormer variant(String name) {
+        Config c = VARIANTS.get(name);
+        if (c == null) throw new IllegalArgumentException("unknown BiFormer variant " + name + "; known: " + VARIANTS.keySet());
+        return new BiFormer(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
+    }
+
+    @Override
+    public void declareIgnorable(Weights w) {
+        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
+    }
+
+    @Override
+    public Value forward(Graph g, Scope w, Value image) {
+        int[] e = cfg.embedDim();
+        Scope st = w.scope("downsample_layers.0");
+        Value x = g.gelu(convBn(st.scope("0"), st.scope("1"), image, e[0] / 2));
+        x = convBn(st.scope("3"), st.scope("4"), x, e[0]);
+        for (int i = 0; i < 4; i++) {
+            if (i > 0) x = convBn(w.scope("downsample_layers." + i + ".0"), w.scope("downsample_layers." + i + ".1"), x, e[i]);
+            for (int j = 0; j < cfg.depth()[i]; j++) {
+                Scope b = w.scope("stages." + i, j);
+                final Value in = x;
+                final int si = i;
+                x = g.named("stages." + i + "." + j, () -> block(b, in, si));
+            }
+        }
+        return head(w, x, e[3]);
+    }
+
+    /** Conv 3×3 stride 2 (bias) + BatchNorm as one conv. */
+    private static Value convBn(Scope conv, Scope bn, Value x, int out) {
+        int in = Math.toIntExact(x.dim(1));
+        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in, 3, 3), conv.floats("bias", out),
+                BatchNorm.affine(bn, out, BatchNorm.DEFAULT_EPS));
+        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in, 3, 3),
+                conv.derived("bias_folded", null, f.bias(), out), new int[]{2, 2}, new int[]{1, 1, 1, 1}, new int[]{1, 1}, 1);
+    }
+
+    /** Depthwise k×k conv with bias on an NCHW map; {@code identity} adds the input (centre tap). */
+    private static Value depthwise(Scope s, Value x, int k, boolean identity) {
+        Graph g = s.graph();
+        int c = Math.toIntExact(x.dim(1)), p = k / 2;
+        int[] one = {1, 1}, pads = {p, p, p, p};
+        if (!identity) return g.conv2d(x, s.param("weight", c, 1, k, k), s.param("bias", c), one, pads, one, c);
+        float[] w = s.floats("weight", c, 1, k, k).clone();
+        for (int o = 0; o < c; o++) w[o * k * k + (k / 2) * k + k / 2] += 1f;
+        return g.conv2d(x, s.derived("weight_plus_identity", "identity added to the centre tap", w, c, 1, k, k), s.param("bias", c),
+                one, pads, one, c);
+    }
+
+    /** nn.Linear over the last axis, weight stored [in, out]; rows of the output scaled by {@code scale[o]} (null: none). */
+    private static Value linear(Scope s, Value x, int in, int out, boolean bias, float[] scale) {
+        Graph g = s.graph();
+        float[] w = s.floats("weight", out, in);
+        float[] b = bias ? s.floats("bias", out) : null;
+        float[] wt = new float[in * out], bt = bias ? new float[out] : null;
+        for (int o = 0; o < out; o++) {
+            float sc = scale == null ? 1f : scale[o];
+            for (int i = 0; i < in; i++) wt[i * out + o] = w[o * in + i] * sc;
+            if (bias) bt[o] = b[o] * sc;
+        }
+        Value y = g.matMul(x, s.derived("weight_t", "stored [in, out]" + (scale != null ? "; query scale folded in" : ""), wt, in, out));
+        return bias ? g.add(y, s.derived("bias_t", null, bt, out)) : y;
+    }
+
+    private Value block(Scope b, Value x, int i) {
+        Graph g = b.graph();
+        int dim = cfg.embedDim()[i];
+        x = depthwise(b.scope("pos_embed"), x, 3, true);
+        Value t = g.transpose(x, 0, 2, 3, 1);                                     // NHWC
+        Value n1 = g.layerNorm(t, b.scope("norm1").param("weight", dim), b.scope("norm1").param("bias", dim), 1e-6f, -1);
+        Value a = cfg.topks()[i] > 0 ? routingAttention(b.scope("attn"), n1, dim, i) : lepeAttention(b.scope("attn"), n1, dim);
+        t = g.add(t, a);
+        Value n2 = g.layerNorm(t, b.scope("norm2").param("weight", dim), b.scope("norm2").param("bias", dim), 1e-6f, -1);
+        int hid = (int) (cfg.mlpRatios()[i] * dim);
+        Value m = linear(b.scope("mlp.3"), g.gelu(linear(b.scope("mlp.0"), n2, dim, hid, true, null)), hid, dim, true, null);
+        return g.transpose(g.add(t, m), 0, 3, 1, 2);
+    }
+
+    /** Bi-level routing attention on an NHWC map. */
+    private Value routingAttention(Scope s, Value x, int dim, int stage) {
+        Graph g = s.graph();
+        int qk = cfg.qkDims()[stage], heads = qk / cfg.headDim(), nw = cfg.nWin(), topk = cfg.topks()[stage];
+        long h = x.dim(1), w = x.dim(2);
+        if (h % nw != 0 || w % nw != 0) {
+            throw new IllegalArgumentException(s.prefix() + ": bi-level routing needs a map divisible by n_win " + nw + ", got " + h + "x" + w
+                    + " (use an input size divisible by " + (4L * nw * (1L << stage)) + ")");
+        }
+        int p2 = nw * nw;
+        if (topk > p2) throw new IllegalArgumentException(s.prefix() + ": topk " + topk + " exceeds the " + p2 + " windows");
+        long wh = h / nw, ww = w / nw, w2 = wh * ww;
+        int ckv = qk + dim;
+        float[] scale = new float[2 * qk + dim];
+        java.util.Arrays.fill(scale, 1f);
+        for (int r = 0; r < qk; r++) scale[r] = (float) Math.pow(qk, -0.5);
+        Value qkv = linear(s.scope("qkv.qkv"), x, dim, 2 * qk + dim, true, scale);       // [B, H, W, 2qk + dim]
+        // LePE on the values, over the whole map
+        Value vImg = g.transpose(g.split(qkv, 3, 2L * qk, dim)[1], 0, 3, 1, 2);
+        Value lepe = g.transpose(depthwise(s.scope("lepe"), vImg, cfg.sideDwconv(), false), 0, 2, 3, 1);
+        // windows: [B, p2, w2, C]
+        Value win = g.reshape(g.transpose(g.reshape(qkv, -1, nw, wh, nw, ww, 2L * qk + dim), 0, 1, 3, 2, 4, 5), -1, p2, w2, 2L * qk + dim);
+        Value[] parts = g.split(win, 3, qk, ckv);
+        Value q = parts[0], kv = parts[1];
+        // routing: window means, affinity, top-k
+        long[] meanShape = {x.dim(0), p2, qk};
+        Value qWin = g.op1("ReduceMean", new Value[]{q}, q.dtype(), meanShape, Attr.ints("axes", 2), Attr.i("keepdims", 0));
+        Value kWin = g.op1("ReduceMean", new Value[]{g.split(kv, 3, qk, dim)[0]}, q.dtype(), meanShape, Attr.ints("axes", 2), Attr.i("keepdims", 0));
+        Value affinity = g.matMul(qWin, g.transpose(kWin, 0, 2, 1));                      // [B, p2, p2]
+        Value[] top = g.op("TopK", "", new Value[]{affinity, g.ints(topk)}, new DType[]{q.dtype(), DType.I64},
+                new long[][]{{x.dim(0), p2, topk}, {x.dim(0), p2, topk}}, Attr.i("axis", -1), Attr.i("largest", 1), Attr.i("sorted", 1));
+        Value idx = g.unsqueeze(top[1], 3);                                                 // [B, p2, topk, 1]
+        Value sel = g.op1("GatherND", new Value[]{kv, idx}, kv.dtype(), new long[]{x.dim(0), p2, topk, w2, ckv}, Attr.i("batch_dims", 1));
+        long l = topk * w2;
+        Value[] ksv = g.split(g.reshape(sel, -1, p2, l, ckv), 3, qk, dim);
+        int ch = qk / heads, cv = dim / heads;
+        Value kT = g.transpose(g.reshape(ksv[0], -1, p2, l, heads, ch), 0, 1, 3, 4, 2);   // [B, p2, m, ch, L]
+        Value v = g.transpose(g.reshape(ksv[1], -1, p2, l, heads, cv), 0, 1, 3, 2, 4);    // [B, p2, m, L, cv]
+        Value qh = g.transpose(g.reshape(q, -1, p2, w2, heads, ch), 0, 1, 3, 2, 4);       // [B, p2, m, w2, ch]
+        Value o = g.matMul(g.softmax(g.matMul(qh, kT), -1), v);                            // [B, p2, m, w2, cv]
+        Value merged = g.reshape(g.transpose(o, 0, 1, 3, 2, 4), -1, nw, nw, wh, ww, dim);
+        Value img = g.reshape(g.transpose(merged, 0, 1, 3, 2, 4, 5), -1, h, w, dim);
+        return linear(s.scope("wo"), g.add(img, lepe), dim, dim, true, null);
+    }
+
+    /** AttentionLePE: 8-head attention (no qkv bias) plus a depthwise LePE of its input, then the projection. */
+    private Value lepeAttention(Scope s, Value x, int dim) {
+        Graph g = s.graph();
+        int heads = 8, hd = dim / heads;
+        long h = x.dim(1), w = x.dim(2), n = h * w;
+        float[] scale = new float[3 * dim];
+        java.util.Arrays.fill(scale, 1f);
+        for (int r = 0; r < dim; r++) scale[r] = (float) Math.pow(hd, -0.5);
+        Value tokens = g.reshape(x, -1, n, dim);
+        Value qkv = g.transpose(g.reshape(linear(s.scope("qkv"), tokens, dim, 3 * dim, false, scale), -1, n, 3, heads, hd), 2, 0, 3, 1, 4);
+        Value[] p = g.split(qkv, 0, 1, 1, 1);
+        Value q = g.squeeze(p[0], 0), k = g.squeeze(p[1], 0), v = g.squeeze(p[2], 0);       // [B, heads, N, hd]
+        Value o = g.matMul(g.softmax(g.matMul(q, g.transpose(k, 0, 1, 3, 2)), -1), v);
+        Value merged = g.reshape(g.transpose(o, 0, 2, 1, 3), -1, h, w, dim);
+        Value lepe = g.transpose(depthwise(s.scope("lepe"), g.transpose(x, 0, 3, 1, 2), cfg.sideDwconv(), false), 0, 2, 3, 1);
+        return linear(s.scope("proj"), g.add(merged, lepe), dim, dim, true, null);
+    }
+
+    /** BatchNorm2d, mean pool, Linear: the BatchNorm folded into the head. */
+    private Value head(Scope w, Value x, int c) {
+        Graph g = w.graph();
+        int k = cfg.numClasses();
+        double[][] a = BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS);
+        float[] lw = w.scope("head").floats("weight", k, c), lb = w.scope("head").floats("bias", k);
+        float[] fw = new float[k * c], fb = new float[k];
+        for (int r = 0; r < k; r++) {
+            double acc = lb[r];
+            for (int j = 0; j < c; j++) {
+                fw[r * c + j] = (float) (lw[r * c + j] * a[0][j]);
+                acc += lw[r * c + j] * a[1][j];
+            }
+            fb[r] = (float) acc;
+        }
+        Value p = g.reshape(g.globalAvgPool(x), -1, c);
+        Scope h = w.scope("head");
+        return g.gemm(p, h.derived("weight_folded", "final BatchNorm folded in", fw, k, c), h.derived("bias_folded", null, fb, k), true);
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + java.util.Arrays.toString(cfg.embedDim());
+    }
+}
