@@ -33,6 +33,8 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.ravlt.Ravlt.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.ravlt.Ravlt.variant(v));
         for (String v : org.attnzoo.zoo.family.hornet.HorNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.hornet.HorNet.variant(v));
         for (String v : org.attnzoo.zoo.family.biformer.BiFormer.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.biformer.BiFormer.variant(v));
+        for (String v : org.attnzoo.zoo.family.inline.InLineDeiT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineDeiT.variant(v));
+        for (String v : org.attnzoo.zoo.family.inline.InLinePVT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLinePVT.variant(v));
     }
 
     private Architectures() {

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Parity fixtures for InLine attention (LeapLabTHU/InLine) — the DeiT and PVT backbones —
+against the authors' code (models/inline_deit.py, models/inline_pvt.py).
+
+Usage:  /usr/bin/python3 tools/parity/inline.py --src /path/to/InLine --timm /path/to/pytorch-image-models
+            [--out DIR] [--counts]
+
+The authors build their models through a yacs config (models/build.py): InLine-DeiT as
+VisionTransformer(img_size, patch 16, ...) and InLine-PVT with attention type 'IIII' and
+la_sr_ratios '1111' (the config defaults; their InLine attention only supports sr 1). This script
+constructs the same modules directly (the registered DeiT helpers go through a timm API that
+today's timm no longer accepts). Per reduced fixture: config.json, weights.safetensors (fp16; every
+tensor random incl. cls token, position embeddings and the per-head residual-kernel generators),
+input.npy, expected.npy (float64 logits). --counts writes inline_param_counts.json.
+"""
+import argparse
+import json
+import os
+import sys
+import zlib
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import parity_common as pc  # noqa: E402
+
+DEIT = {"inline_deit_tiny": (192, 6, 224), "inline_deit_small": (320, 10, 288), "inline_deit_base": (384, 12, 448)}
+PVT = ["inline_pvt_tiny", "inline_pvt_small", "inline_pvt_medium", "inline_pvt_large"]
+
+REDUCED = {
+    "inline_deit_reduced": dict(kind="deit", batch=2, img=48, kw=dict(
+        img_size=48, patch_size=8, embed_dim=24, depth=2, num_heads=3, num_classes=11)),
+    "inline_pvt_reduced": dict(kind="pvt", batch=1, img=64, kw=dict(
+        img_size=64, patch_size=4, embed_dims=[16, 24, 32, 40], num_heads=[1, 2, 4, 4], mlp_ratios=[4, 4, 2, 2],
+        qkv_bias=True, depths=[1, 1, 2, 1], num_classes=9)),
+}
+
+
+def java_config(spec):
+    kw = spec["kw"]
+    if spec["kind"] == "deit":
+        return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "patchSize": kw["patch_size"],
+                "embedDim": kw["embed_dim"], "depth": kw["depth"], "numHeads": kw["num_heads"], "mlpRatio": 4.0}
+    return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "patchSize": kw["patch_size"],
+            "embedDims": kw["embed_dims"], "numHeads": kw["num_heads"], "mlpRatios": [float(r) for r in kw["mlp_ratios"]],
+            "depths": kw["depths"], "qkvBias": kw["qkv_bias"]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", required=True, help="path of a LeapLabTHU/InLine checkout")
+    ap.add_argument("--timm", required=True, help="path of a pytorch-image-models checkout")
+    ap.add_argument("--out", default=os.path.join(HERE, "../../zoo/src/test/resources/parity"))
+    ap.add_argument("--counts", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, args.timm)
+    for mod in ("einops",):
+        try:
+            __import__(mod)
+        except ImportError:
+            sys.path.insert(0, os.path.join(HERE, "common_shims"))
+    sys.path.insert(0, args.src)
+    from functools import partial
+    import torch.nn as nn
+    import models.inline_deit as deit
+    import models.inline_pvt as pvt
+
+    for name, spec in REDUCED.items():
+        d = os.path.join(args.out, name)
+        os.makedirs(d, exist_ok=True)
+        if spec["kind"] == "deit":
+            model = deit.VisionTransformer(**spec["kw"])
+        else:
+            model = pvt.PyramidVisionTransformer(norm_layer=partial(nn.LayerNorm, eps=1e-6), sr_ratios=[8, 4, 2, 1],
+                                                 la_sr_ratios="1111", attn_type="IIII", **spec["kw"])
+        pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
+        x = pc.random_input((spec["batch"], 3, spec["img"], spec["img"]), seed=7)
+        y = pc.reference_logits(model, x)
+        pc.write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict(), dtype=torch.float16)
+        pc.write_npy(os.path.join(d, "input.npy"), x.float().numpy())
+        pc.write_npy(os.path.join(d, "expected.npy"), y)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump({"family": "inline", "kind": spec["kind"], "kwargs": spec["kw"], "config": java_config(spec),
+                       "parameters": pc.param_count(model)}, f, indent=2)
+        print(name, "params", pc.param_count(model), "logits", y.shape)
+
+    if args.counts:
+        counts = {}
+        for n, (e, h, img) in DEIT.items():
+            counts[n] = pc.param_count(deit.VisionTransformer(img_size=img, patch_size=16, embed_dim=e, depth=12, num_heads=h))
+        for n in PVT:
+            counts[n] = pc.param_count(getattr(pvt, n)(la_sr_ratios="1111", attn_type="IIII"))
+        with open(os.path.join(args.out, "inline_param_counts.json"), "w") as f:
+            json.dump(counts, f, indent=2)
+        print("counts", counts)
+
+
+if __name__ == "__main__":
+    main()
