@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Parity fixtures for InLine attention (LeapLabTHU/InLine) — the DeiT and PVT backbones —
-against the authors' code (models/inline_deit.py, models/inline_pvt.py).
+"""Parity fixtures for InLine attention (LeapLabTHU/InLine) — the DeiT, PVT and Swin backbones —
+against the authors' code (models/inline_deit.py, models/inline_pvt.py, models/inline_swin.py).
 
 Usage:  /usr/bin/python3 tools/parity/inline.py --src /path/to/InLine --timm /path/to/pytorch-image-models
             [--out DIR] [--counts]
@@ -27,6 +27,10 @@ import parity_common as pc  # noqa: E402
 
 DEIT = {"inline_deit_tiny": (192, 6, 224), "inline_deit_small": (320, 10, 288), "inline_deit_base": (384, 12, 448)}
 PVT = ["inline_pvt_tiny", "inline_pvt_small", "inline_pvt_medium", "inline_pvt_large"]
+# cfgs/inline_swin_{t,s,b}.yaml
+SWIN = {"inline_swin_tiny": dict(embed_dim=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=56, attn_type="IIIS"),
+        "inline_swin_small": dict(embed_dim=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24], window_size=56, attn_type="IISS"),
+        "inline_swin_base": dict(embed_dim=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32], window_size=56, attn_type="IIMS2")}
 
 REDUCED = {
     "inline_deit_reduced": dict(kind="deit", batch=2, img=48, kw=dict(
@@ -34,6 +38,11 @@ REDUCED = {
     "inline_pvt_reduced": dict(kind="pvt", batch=1, img=64, kw=dict(
         img_size=64, patch_size=4, embed_dims=[16, 24, 32, 40], num_heads=[1, 2, 4, 4], mlp_ratios=[4, 4, 2, 2],
         qkv_bias=True, depths=[1, 1, 2, 1], num_classes=9)),
+    # three stages (28/14/7 maps): InLine windows of 14 with a shifted block, window attention of 7
+    # with the shift mask, and an 'M1' stage mixing both
+    "inline_swin_reduced": dict(kind="swin", batch=1, img=56, kw=dict(
+        img_size=56, patch_size=2, embed_dim=16, depths=[2, 2, 2], num_heads=[2, 2, 4], window_size=14,
+        attn_type="ISM1", num_classes=10)),
 }
 
 
@@ -42,6 +51,10 @@ def java_config(spec):
     if spec["kind"] == "deit":
         return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "patchSize": kw["patch_size"],
                 "embedDim": kw["embed_dim"], "depth": kw["depth"], "numHeads": kw["num_heads"], "mlpRatio": 4.0}
+    if spec["kind"] == "swin":
+        return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "patchSize": kw["patch_size"],
+                "embedDim": kw["embed_dim"], "depths": kw["depths"], "numHeads": kw["num_heads"],
+                "windowSize": kw["window_size"], "mlpRatio": 4.0, "attnType": kw["attn_type"]}
     return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "patchSize": kw["patch_size"],
             "embedDims": kw["embed_dims"], "numHeads": kw["num_heads"], "mlpRatios": [float(r) for r in kw["mlp_ratios"]],
             "depths": kw["depths"], "qkvBias": kw["qkv_bias"]}
@@ -65,16 +78,24 @@ def main():
     import torch.nn as nn
     import models.inline_deit as deit
     import models.inline_pvt as pvt
+    import models.inline_swin as swin
 
     for name, spec in REDUCED.items():
         d = os.path.join(args.out, name)
         os.makedirs(d, exist_ok=True)
         if spec["kind"] == "deit":
             model = deit.VisionTransformer(**spec["kw"])
+        elif spec["kind"] == "swin":
+            model = swin.InLineSwin(**spec["kw"])
         else:
             model = pvt.PyramidVisionTransformer(norm_layer=partial(nn.LayerNorm, eps=1e-6), sr_ratios=[8, 4, 2, 1],
                                                  la_sr_ratios="1111", attn_type="IIII", **spec["kw"])
+        # Swin's shift masks are (persistent) buffers of fixed 0/-100 values, not weights: keep them
+        masks = {k: v.clone() for k, v in model.state_dict().items() if k.endswith("attn_mask")}
         pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
+        with torch.no_grad():
+            for k, v in masks.items():
+                model.get_buffer(k).copy_(v)
         x = pc.random_input((spec["batch"], 3, spec["img"], spec["img"]), seed=7)
         y = pc.reference_logits(model, x)
         pc.write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict(), dtype=torch.float16)
@@ -91,6 +112,8 @@ def main():
             counts[n] = pc.param_count(deit.VisionTransformer(img_size=img, patch_size=16, embed_dim=e, depth=12, num_heads=h))
         for n in PVT:
             counts[n] = pc.param_count(getattr(pvt, n)(la_sr_ratios="1111", attn_type="IIII"))
+        for n, kw in SWIN.items():
+            counts[n] = pc.param_count(swin.InLineSwin(img_size=224, **kw))
         with open(os.path.join(args.out, "inline_param_counts.json"), "w") as f:
             json.dump(counts, f, indent=2)
         print("counts", counts)
