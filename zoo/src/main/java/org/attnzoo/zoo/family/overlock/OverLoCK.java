@@ -27,7 +27,7 @@ import java.util.Map;
  *
  * <p>The neighbourhood aggregation is NATTEN's {@code na2d_av} (windows shifted inward at the
  * borders), built from the neighbourhood domain's window tables ({@link NeighborhoodWindows}):
- * one Gather of per-head value rows, a Mul and a ReduceSum over the taps. The relative position
+ * one Gather of per-head value rows and a batched {@code [1, k²] × [k², c]} MatMul per query. The relative position
  * biases become {@code [heads, N, k²]} constants through the same tables.
  *
  * <p>Build-time folding (exact up to float rounding): every BatchNorm into its neighbouring
@@ -416,8 +416,8 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
                 new boolean[]{false, false}, false);
         int n = h * w, kk = k * k;
         Value win = g.reshape(g.gather(v, g.intsTensor("na_neighbors", tab.neighbors(), (long) n * kk), 2), -1, heads, n, kk, c);
-        Value prod = g.mul(win, g.unsqueeze(attn, 4));
-        return g.op1("ReduceSum", new Value[]{prod, g.ints(3)}, prod.dtype(), new long[]{prod.dim(0), heads, n, c}, Attr.i("keepdims", 0));
+        // per query a [1, k²] x [k², c] product: a batched MatMul, no [.., k², c] intermediate
+        return g.reshape(g.matMul(g.unsqueeze(attn, 3), win), -1, heads, n, c);
     }
 
     /** The auxiliary (deep-supervision) head: training only; its weights are checked and counted, not emitted. */

@@ -308,7 +308,8 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
         float[] localBias = new float[heads * n * l];
         for (int h = 0; h < heads; h++)
             for (int i = 0; i < n * l; i++) localBias[h * n * l + i] = rpb[h * l + i % l] + st.localMask[i];
-        Value attnLocal = g.add(reduceSum(g, g.mul(g.unsqueeze(qs, 3), kWin), -1),
+        Value qk = g.reshape(g.matMul(g.unsqueeze(qs, 3), g.transpose(kWin, 0, 1, 2, 4, 3)), -1, heads, n, l);   // per token [1, hd] x [hd, L]
+        Value attnLocal = g.add(qk,
                 s.derived("local_bias", "relative_pos_bias_local + padding mask (-inf), [heads, N, L]", localBias, heads, n, l));
 
         // pooled tokens: 1x1 conv (as a MatMul on tokens), GELU, adaptive average pool (a constant matrix), LayerNorm
@@ -328,7 +329,7 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
         Value attn = g.softmax(g.concat(3, attnLocal, attnPool), -1);
         Value[] ap = g.split(attn, 3, l, pool);
         Value dyn = g.add(g.add(g.matMul(qn, s.param("learnable_tokens", heads, hd, l)), s.param("learnable_bias", heads, 1, l)), ap[0]);
-        Value xLocal = reduceSum(g, g.mul(g.unsqueeze(dyn, 4), vWin), -2);              // [B, heads, N, hd]
+        Value xLocal = g.reshape(g.matMul(g.unsqueeze(dyn, 3), vWin), -1, heads, n, hd);   // per token [1, L] x [L, hd]
         Value o = g.add(xLocal, g.matMul(ap[1], vp));
         Value merged = g.reshape(g.transpose(o, 0, 2, 1, 3), -1, n, c);
         return Linear.apply(s.scope("proj"), merged, c, c, true);
@@ -338,14 +339,6 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
     private static Value neighbourhoods(Graph g, Value x, Stage st) {
         Value rows = g.pad(g.transpose(x, 0, 2, 1, 3), new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);   // [B, heads, N+1, hd]
         return g.reshape(g.gather(rows, st.neighbours(g), 2), -1, st.heads, st.n, (long) st.win * st.win, st.hd);
-    }
-
-    private static Value reduceSum(Graph g, Value x, int axis) {
-        long[] s = x.shape();
-        int a = axis < 0 ? s.length + axis : axis;
-        long[] out = new long[s.length - 1];
-        for (int i = 0, j = 0; i < s.length; i++) if (i != a) out[j++] = s[i];
-        return g.op1("ReduceSum", new Value[]{x, g.ints(a)}, x.dtype(), out, Attr.i("keepdims", 0));
     }
 
     /** A Linear's weight ({@code [in, out]}) and bias (or null) as values, to apply more than once. */
