@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Tries torch.onnx.export (opset 17) of one model per authors'-code family, for the speed
+comparison in docs/benchmarks.md. Imports each family's code the way tools/parity/<family>.py does.
+
+Usage: /usr/bin/python3 tools/bench/export_families.py --upstream DIR --timm DIR --out DIR
+(DIR/<Repo> checkouts: CAS-ViT, RALA, FFNet, BiFormer, InLine, Attentive-Convolution, HorNet)
+"""
+import argparse
+import contextlib
+import io
+import os
+import sys
+import traceback
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--timm", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    sys.path.insert(0, args.timm)
+    sys.path.insert(0, os.path.join(HERE, "../parity/common_shims"))
+    sys.path.insert(0, os.path.join(HERE, "../parity"))
+    import parity_common as pc
+    up = args.upstream
+
+    def casvit():
+        sys.path.insert(0, os.path.join(up, "CAS-ViT/classification/model"))
+        import rcvit
+        return rcvit.rcvit_xs(), 224
+
+    def ravlt():
+        sys.path.insert(0, os.path.join(up, "RALA/classfication"))
+        import RALA
+        return RALA.RAVLT_T(), 224
+
+    def ffnet():
+        import timm.models._builder as b
+        b._update_default_kwargs = lambda *a, **k: None
+        sys.path.insert(0, os.path.join(up, "FFNet"))
+        import models.ffnet as f
+        return f.ffnet_1(), 256
+
+    def hornet():
+        sys.path.insert(0, os.path.join(up, "HorNet"))
+        with contextlib.redirect_stdout(io.StringIO()):
+            import hornet as h
+            return h.hornet_tiny_7x7(), 224
+
+    def attnet():
+        sys.path.insert(0, os.path.join(up, "Attentive-Convolution"))
+        import models.AttNet as a
+        return a.AttNet_T1(), 224
+
+    for name, make in [("rcvit_xs", casvit), ("RAVLT_T", ravlt), ("ffnet_1", ffnet), ("hornet_tiny_7x7", hornet),
+                       ("AttNet_T1", attnet)]:
+        try:
+            model, size = make()
+            model.eval()
+            pc.randomize_(model, seed=1)
+            path = os.path.join(args.out, name + "_torch.onnx")
+            with torch.no_grad():
+                torch.onnx.export(model, torch.zeros(1, 3, size, size), path, opset_version=17,
+                                  input_names=["pixel_values"], output_names=["logits"])
+            print(name, "exported", path)
+        except Exception as e:
+            print(name, "export failed:", type(e).__name__, str(e).splitlines()[0][:200])
+
+
+if __name__ == "__main__":
+    main()
