@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Parity fixtures for InLine attention (LeapLabTHU/InLine) — the DeiT, PVT and Swin backbones —
-against the authors' code (models/inline_deit.py, models/inline_pvt.py, models/inline_swin.py).
+"""Parity fixtures for InLine attention (LeapLabTHU/InLine) — the DeiT, PVT, Swin and CSwin backbones —
+against the authors' code (models/inline_deit.py, models/inline_pvt.py, models/inline_swin.py, models/inline_cswin.py).
 
 Usage:  /usr/bin/python3 tools/parity/inline.py --src /path/to/InLine --timm /path/to/pytorch-image-models
             [--out DIR] [--counts]
@@ -31,6 +31,11 @@ PVT = ["inline_pvt_tiny", "inline_pvt_small", "inline_pvt_medium", "inline_pvt_l
 SWIN = {"inline_swin_tiny": dict(embed_dim=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=56, attn_type="IIIS"),
         "inline_swin_small": dict(embed_dim=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24], window_size=56, attn_type="IISS"),
         "inline_swin_base": dict(embed_dim=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32], window_size=56, attn_type="IIMS2")}
+# cfgs/inline_cswin_*.yaml (attention IISS; InLine stripes as wide as the map)
+CSWIN = {"inline_cswin_tiny": dict(img_size=224, attn_type="IISS", la_split_size="56-28-14-7"),
+         "inline_cswin_small": dict(img_size=224, attn_type="IISS", la_split_size="56-28-14-7"),
+         "inline_cswin_base": dict(img_size=224, attn_type="IISS", la_split_size="56-28-14-7"),
+         "inline_cswin_base_384": dict(img_size=384, attn_type="IISS", la_split_size="96-48-24-12")}
 
 REDUCED = {
     "inline_deit_reduced": dict(kind="deit", batch=2, img=48, kw=dict(
@@ -43,6 +48,11 @@ REDUCED = {
     "inline_swin_reduced": dict(kind="swin", batch=1, img=56, kw=dict(
         img_size=56, patch_size=2, embed_dim=16, depths=[2, 2, 2], num_heads=[2, 2, 4], window_size=14,
         attn_type="ISM1", num_classes=10)),
+    # 64 px (maps 16/8/4/2): global InLine with LePE, two-branch stripe attention (stripes of 2) in
+    # stages 2-3, a global last stage
+    "inline_cswin_reduced": dict(kind="cswin", batch=1, img=64, kw=dict(
+        img_size=64, patch_size=4, embed_dim=8, depth=[1, 2, 2, 1], split_size=[1, 2, 2, 2], la_split_size="16-8-4-2",
+        num_heads=[2, 2, 4, 4], attn_type="ISSS", num_classes=10)),
 }
 
 
@@ -51,6 +61,10 @@ def java_config(spec):
     if spec["kind"] == "deit":
         return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "patchSize": kw["patch_size"],
                 "embedDim": kw["embed_dim"], "depth": kw["depth"], "numHeads": kw["num_heads"], "mlpRatio": 4.0}
+    if spec["kind"] == "cswin":
+        return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "embedDim": kw["embed_dim"], "depth": kw["depth"],
+                "splitSize": kw["split_size"], "laSplitSize": [int(v) for v in kw["la_split_size"].split("-")],
+                "numHeads": kw["num_heads"], "mlpRatio": 4.0, "attnType": kw["attn_type"]}
     if spec["kind"] == "swin":
         return {"imgSize": kw["img_size"], "numClasses": kw["num_classes"], "patchSize": kw["patch_size"],
                 "embedDim": kw["embed_dim"], "depths": kw["depths"], "numHeads": kw["num_heads"],
@@ -79,6 +93,7 @@ def main():
     import models.inline_deit as deit
     import models.inline_pvt as pvt
     import models.inline_swin as swin
+    import models.inline_cswin as cswin
 
     for name, spec in REDUCED.items():
         d = os.path.join(args.out, name)
@@ -87,6 +102,8 @@ def main():
             model = deit.VisionTransformer(**spec["kw"])
         elif spec["kind"] == "swin":
             model = swin.InLineSwin(**spec["kw"])
+        elif spec["kind"] == "cswin":
+            model = cswin.CSWinTransformer(**spec["kw"])
         else:
             model = pvt.PyramidVisionTransformer(norm_layer=partial(nn.LayerNorm, eps=1e-6), sr_ratios=[8, 4, 2, 1],
                                                  la_sr_ratios="1111", attn_type="IIII", **spec["kw"])
@@ -114,6 +131,8 @@ def main():
             counts[n] = pc.param_count(getattr(pvt, n)(la_sr_ratios="1111", attn_type="IIII"))
         for n, kw in SWIN.items():
             counts[n] = pc.param_count(swin.InLineSwin(img_size=224, **kw))
+        for n, kw in CSWIN.items():
+            counts[n] = pc.param_count(getattr(cswin, n)(**kw))
         with open(os.path.join(args.out, "inline_param_counts.json"), "w") as f:
             json.dump(counts, f, indent=2)
         print("counts", counts)

@@ -7,6 +7,7 @@ import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.ModelBuilder;
 import org.attnzoo.zoo.family.inline.InLineDeiT;
 import org.attnzoo.zoo.family.inline.InLinePVT;
+import org.attnzoo.zoo.family.inline.InLineCSwin;
 import org.attnzoo.zoo.family.inline.InLineSwin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * from tools/parity/inline.py): InLine-DeiT (class token excluded from the local residual),
  * InLine-PVT (four stages, separate q / kv projections) and InLine-Swin (windowed InLine attention
  * with a cyclic shift, shifted window attention with Swin's mask, a mixed 'M' stage, patch
- * merging); every DeiT, PVT and Swin variant's parameter count.
+ * merging) and InLine-CSwin (global InLine with LePE, two-branch stripe attention); every
+ * variant's parameter count.
  */
 class InLineParityTest {
     static final Path FIXTURES = Path.of("src/test/resources/parity");
@@ -55,13 +57,23 @@ class InLineParityTest {
     }
 
     @Test
+    void cswinMatchesTheAuthorsCode() throws Exception {
+        String fx = "inline_cswin_reduced";
+        InLineCSwin.Config cfg = ParityFixture.config(fx, InLineCSwin.Config.class);
+        InLineCSwin arch = new InLineCSwin(fx, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        ParityFixture.check(fx, arch, ParityFixture.dir(fx).resolve("weights.safetensors"), fx, tmp, ParityFixture.meta(fx).get("parameters").asLong());
+    }
+
+    @Test
     void everyVariantHasTheAuthorsParameterCount() throws Exception {
         JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("inline_param_counts.json").toFile());
-        assertThat(counts.size()).isEqualTo(InLineDeiT.VARIANTS.size() + InLinePVT.VARIANTS.size() + InLineSwin.VARIANTS.size());
+        assertThat(counts.size()).isEqualTo(InLineDeiT.VARIANTS.size() + InLinePVT.VARIANTS.size() + InLineSwin.VARIANTS.size()
+                + InLineCSwin.VARIANTS.size());
         for (Iterator<Map.Entry<String, JsonNode>> it = counts.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String n = e.getKey();
-            Architecture arch = n.startsWith("inline_deit") ? InLineDeiT.variant(n) : n.startsWith("inline_pvt") ? InLinePVT.variant(n) : InLineSwin.variant(n);
+            Architecture arch = n.startsWith("inline_deit") ? InLineDeiT.variant(n) : n.startsWith("inline_pvt") ? InLinePVT.variant(n)
+                    : n.startsWith("inline_swin") ? InLineSwin.variant(n) : InLineCSwin.variant(n);
             assertThat(ModelBuilder.buildSynthetic(arch, 0).parameters()).as(e.getKey()).isEqualTo(e.getValue().asLong());
         }
     }

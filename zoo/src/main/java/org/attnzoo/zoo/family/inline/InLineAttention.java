@@ -26,8 +26,16 @@ final class InLineAttention {
      */
     static Value mix(Scope s, Value x, Value q, Value k, Value v, int heads, int h, int w, int first) {
         Graph g = s.graph();
-        long n = x.dim(1);
-        int c = Math.toIntExact(x.dim(2)), hd = c / heads;
+        int c = Math.toIntExact(x.dim(2));
+        Value xm = g.op1("ReduceMean", new Value[]{x}, x.dtype(), new long[]{x.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        return mixWithMean(s, xm, q, k, v, heads, h, w, first);
+    }
+
+    /** {@link #mix} with the residual kernels generated from a given mean token {@code xm} [B, c]. */
+    static Value mixWithMean(Scope s, Value xm, Value q, Value k, Value v, int heads, int h, int w, int first) {
+        Graph g = s.graph();
+        long n = q.dim(2);
+        int c = Math.toIntExact(xm.dim(1)), hd = c / heads;
         double scale = Math.pow(hd, -0.5);
         long[] mean = {q.dim(0), heads, 1, hd};
         Value kMean = g.op1("ReduceMean", new Value[]{k}, k.dtype(), mean, Attr.ints("axes", 2), Attr.i("keepdims", 1));
@@ -38,7 +46,6 @@ final class InLineAttention {
         Value tokens = g.reshape(g.transpose(y, 0, 2, 1, 3), -1, n, c);
 
         // residual: per-sample 3x3 depthwise kernels from the mean token
-        Value xm = g.op1("ReduceMean", new Value[]{x}, x.dtype(), new long[]{x.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
         Value r1 = g.gelu(groupedPointwise(s.scope("residual.0"), xm, c, c, heads));
         Value kern = g.reshape(groupedPointwise(s.scope("residual.2"), r1, c, 9 * c, heads), -1, c, 9, 1);   // [B, c, 9, 1]
         Value vImg = g.transpose(v, 0, 1, 3, 2);                                                   // [B, heads, hd, n]
