@@ -6,7 +6,7 @@ Usage:  /usr/bin/python3 tools/parity/overlock.py --src /path/to/OverLoCK --timm
 
 Imports the authors' models/overlock.py with three stand-ins from tools/parity/overlock_shim (our
 own code, the einops one in tools/parity/common_shims): `natten.functional.na2d_av` (NATTEN's CPU kernels are gone from current releases; the
-stand-in follows NATTEN's window rules, which tools/parity/nat_shim and the sdk's neighbourhood
+stand-in follows NATTEN's window rules and is checked on start against tools/parity/nat_shim, whose rules the sdk's neighbourhood
 tests pin down), a minimal `einops` (Debian does not package it) and `mmengine.runner`
 (load_checkpoint, only used for pretrained=True). The optional iGEMM large-kernel conv is absent,
 so the model uses nn.Conv2d as the authors' fallback does.
@@ -55,6 +55,33 @@ def java_config(img, kw):
             "projection": kw["projection"], "lsInit": [False, False, True, True]}
 
 
+def check_na_stand_in():
+    """The na2d_av stand-in's windows must be NATTEN's: the same keys as tools/parity/nat_shim (whose
+    rules the sdk's NeighborhoodWindows tests pin against a brute-force reference), and the same
+    output as a direct loop over those windows."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("nat_rules", os.path.join(HERE, "nat_shim", "natten.py"))
+    nat_rules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nat_rules)
+    import natten.functional as fn   # the overlock_shim stand-in
+    na2d_av = fn.na2d_av
+    for length in range(3, 16):
+        for k in range(1, length + 1, 2):
+            ours = fn._axis_keys(length, k)
+            ref, _ = nat_rules.axis_tables(length, k, 1)
+            assert torch.equal(ours, ref), (length, k)
+    g = torch.Generator().manual_seed(0)
+    attn = torch.randn(1, 2, 5, 6, 9, generator=g, dtype=torch.float64)
+    val = torch.randn(1, 2, 5, 6, 4, generator=g, dtype=torch.float64)
+    out = na2d_av(attn, val, 3)
+    rows, _ = nat_rules.axis_tables(5, 3, 1)
+    cols, _ = nat_rules.axis_tables(6, 3, 1)
+    for i in range(5):
+        for j in range(6):
+            want = sum(attn[0, :, i, j, a * 3 + b, None] * val[0, :, rows[i, a], cols[j, b]] for a in range(3) for b in range(3))
+            assert torch.allclose(out[0, :, i, j], want), (i, j)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", required=True, help="path of an LMMMEng/OverLoCK checkout")
@@ -68,6 +95,7 @@ def main():
     sys.path.insert(0, os.path.join(args.src, "models"))
     import contextlib
     import io
+    check_na_stand_in()
     with contextlib.redirect_stdout(io.StringIO()):   # the iGEMM probe prints per large-kernel conv
         import overlock
 
