@@ -22,6 +22,10 @@ import org.attnzoo.sdk.nn.Scope;
  * halo outside the map read the zero row): upstream's zero padding followed by
  * {@code Tensor.unfold}, with the padding taking part in the softmax exactly as it does upstream.
  * Each gathered row is a contiguous head vector, so the Gather copies rows rather than scalars.
+ * The relative logits then join the content logits inside one MatMul: queries are extended by
+ * their gathered row and column terms, keys by a one-hot of their window row and column, so
+ * {@code [q | r_h | r_w] · [k | e_row | e_col] = q·k + r_h[row] + r_w[col]} without two passes of
+ * broadcast adds over the {@code [hw, window²]} logits.
  *
  * <p>Folding: {@code dim_head^-0.5} goes into the key rows of the projection (into the query rows
  * when {@code scale_pos_embed}, which scales the positional logits too); a lambda layer's
@@ -99,6 +103,23 @@ final class SelfAttention {
         Value grid = g.reshape(logits, append(lead, kh, kw));
         Value sum = g.add(g.add(grid, g.unsqueeze(h, r + 1)), g.unsqueeze(w, r));
         return g.reshape(sum, append(lead, (long) kh * kw));
+    }
+
+    /** The per-query relative logits before broadcasting: {@code [..., Q, kh]} for rows and {@code [..., Q, kw]} for columns. */
+    private static Value[] relativeRows(Graph g, Value q, Scope pe, int dim, int qh, int qw, int kh, int kw) {
+        int nq = qh * qw, rh = 2 * kh - 1, rw = 2 * kw - 1;
+        long[] ih = new long[nq * kh], iw = new long[nq * kw];
+        for (int qy = 0; qy < qh; qy++)
+            for (int qx = 0; qx < qw; qx++) {
+                int m = qy * qw + qx;
+                for (int ky = 0; ky < kh; ky++) ih[m * kh + ky] = (long) m * rh + (kh - 1 + ky - qy);
+                for (int kx = 0; kx < kw; kx++) iw[m * kw + kx] = (long) m * rw + (kw - 1 + kx - qx);
+            }
+        long[] lead = java.util.Arrays.copyOf(q.shape(), q.rank() - 1);
+        lead[0] = -1;
+        Value h = g.gather(g.reshape(g.matMul(q, relT(pe, "height_rel", dim, rh)), flatLast(lead, rh)), g.intsTensor("rel_h_index", ih, nq, kh), lead.length - 1);
+        Value w = g.gather(g.reshape(g.matMul(q, relT(pe, "width_rel", dim, rw)), flatLast(lead, rw)), g.intsTensor("rel_w_index", iw, nq, kw), lead.length - 1);
+        return new Value[]{h, w};
     }
 
     private static long[] flatLast(long[] lead, int cols) {
@@ -194,8 +215,19 @@ final class SelfAttention {
         Value windows = g.reshape(g.gather(kvz, g.intsTensor("halo_windows", idx, (long) nb * kk), 2), -1, heads, nb, kk, dqk + dv);
         Value[] kvs = g.split(windows, 4, dqk, dv);
 
-        Value logits = g.matMul(q, g.transpose(kvs[0], 0, 1, 2, 4, 3));          // [B, heads, nb, hw, kk]
-        logits = addRelative(g, logits, q, s.scope("pos_embed"), dqk, bsd, bsd, win, win);
+        // one MatMul for content and position: [q | rel_h(q) | rel_w(q)] · [k | onehot(key row) | onehot(key col)]
+        Value[] rel = relativeRows(g, q, s.scope("pos_embed"), dqk, bsd, bsd, win, win);      // [.., hw, win] each
+        Value qAug = g.concat(4, q, rel[0], rel[1]);
+        float[] onehot = new float[kk * 2 * win];
+        for (int j = 0; j < kk; j++) {
+            onehot[j * 2 * win + j / win] = 1f;
+            onehot[j * 2 * win + win + j % win] = 1f;
+        }
+        Value e = g.constant("key_position_onehot", onehot, kk, 2L * win);
+        Value eFull = g.op1("Expand", new Value[]{e, g.concat(0, g.shapeOf(kvs[0], 0, 3), g.ints(kk, 2L * win))}, e.dtype(),
+                new long[]{kvs[0].dim(0), heads, nb, kk, 2L * win});
+        Value kAug = g.concat(4, kvs[0], eFull);
+        Value logits = g.matMul(qAug, g.transpose(kAug, 0, 1, 2, 4, 3));          // [B, heads, nb, hw, kk]
         Value out = g.matMul(g.softmax(logits, -1), kvs[1]);                      // [B, heads, nb, hw, dv]
         Value o7 = g.reshape(out, -1, heads, nbh, nbw, bsd, bsd, dv);
         Value y = g.reshape(g.transpose(o7, 0, 1, 6, 2, 4, 3, 5), -1, (long) heads * dv, (long) nbh * bsd, (long) nbw * bsd);
