@@ -65,6 +65,47 @@ public final class NeighborhoodAttention {
         return new boolean[dims];
     }
 
+    public static String avOpType(int dims) {
+        return "NeighborhoodAttentionAV" + dims + "D";
+    }
+
+    /**
+     * NATTEN's {@code na{1,2,3}d_av}: given attention weights {@code attn [B, heads, *spatial,
+     * window]} (window slots row-major over the per-axis kernel offsets, as NATTEN orders them) and
+     * values {@code v [B, heads, *spatial, D]}, each query's weighted sum of the values in its
+     * neighbourhood, {@code [B, heads, *spatial, D]}. Op {@code NeighborhoodAttentionAV{dims}D} in
+     * the same domain (node inputs {@code ATTN, V, NEIGHBORS}; attributes {@code kernel_size},
+     * {@code dilation}, {@code is_causal}) with a standard-op function body: one Gather of the value
+     * rows and a batched {@code [1, window] × [window, D]} MatMul per query. For causal windows the
+     * slots a window does not fill point at the query itself; their weights must be 0.
+     */
+    public static Value av(Graph g, Value attn, Value v, int[] kernel, int[] dilation, boolean[] causal, boolean inline) {
+        int dims = kernel.length;
+        String op = avOpType(dims);
+        int[] spatial = spatialOf(v, dims, op);
+        if (dilation == null) dilation = filled(dims, 1);
+        if (causal == null) causal = noCausal(dims);
+        NeighborhoodWindows.Tables t = NeighborhoodWindows.tables(spatial, kernel, dilation, causal, false);
+        long[] want = v.shape();
+        want[want.length - 1] = t.window();
+        long[] got = attn.shape();
+        boolean ok = got.length == want.length;
+        for (int a = 1; ok && a < want.length; a++) ok = got[a] == want[a];
+        if (!ok) throw new ShapeException(op + ": attn " + attn + " must be " + Shapes.str(want) + " for v " + v);
+        Value nb = neighborTable(g, t, kernel, dilation, causal);
+        Value[] ins = {attn, v, nb};
+        if (inline) {
+            InlineSink sink = new InlineSink(g);
+            Value out = NeighborhoodAttention.<Value>avBody(sink, ins);
+            return g.op1("Identity", new Value[]{out}, v.dtype(), v.shape());
+        }
+        if (!g.hasFunction(DOMAIN, op)) g.addFunction(avFunction(dims), VERSION);
+        long[] causalInts = new long[dims];
+        for (int a = 0; a < dims; a++) causalInts[a] = causal[a] ? 1 : 0;
+        return g.op(op, DOMAIN, ins, new DType[]{v.dtype()}, new long[][]{v.shape()},
+                Attr.ints("kernel_size", toLongs(kernel)), Attr.ints("dilation", toLongs(dilation)), Attr.ints("is_causal", causalInts))[0];
+    }
+
     /** The spatial sizes of a heads-first {@code [B, heads, *spatial, head_dim]} tensor, checked static. */
     static int[] spatialOf(Value q, int dims, String what) {
         if (q.rank() != dims + 3) {
@@ -161,6 +202,15 @@ public final class NeighborhoodAttention {
         }
     }
 
+    /** Only the neighbour table (for the AV op), shared per graph and signature. */
+    private static Value neighborTable(Graph g, NeighborhoodWindows.Tables t, int[] kernel, int[] dilation, boolean[] causal) {
+        String key = "av" + Arrays.toString(t.spatial()) + Arrays.toString(kernel) + Arrays.toString(dilation) + Arrays.toString(causal);
+        synchronized (TABLES) {
+            Map<String, Value[]> perGraph = TABLES.computeIfAbsent(g, x -> new HashMap<>());
+            return perGraph.computeIfAbsent(key, x -> new Value[]{g.intsTensor("na_neighbors", t.neighbors(), t.tokens(), t.window())})[0];
+        }
+    }
+
     private static Value zeroTable(Graph g, int dims) {
         long[] shape = new long[dims + 1];
         Arrays.fill(shape, 1);
@@ -229,6 +279,37 @@ public final class NeighborhoodAttention {
         T o = s.node("MatMul", f, List.of(pu, vg));
         T shape = s.node("Shape", i64, List.of(q));
         return s.node("Reshape", f, List.of(o, shape));
+    }
+
+    /** The AV body: gather each query's value rows {@code [B,H,N,K,D]}, then {@code [1,K]·[K,D]} per query. */
+    private static <T> T avBody(Sink<T> s, T[] in) {
+        T attn = in[0], v = in[1], nb = in[2];
+        DType f = DType.F32, i64 = DType.I64;
+        T bh = s.node("Shape", i64, List.of(v), Attr.i("start", 0), Attr.i("end", 2));
+        T hd = s.node("Shape", i64, List.of(v), Attr.i("start", -1));
+        T win = s.node("Shape", i64, List.of(attn), Attr.i("start", -1));
+        T vf = s.node("Reshape", f, List.of(v, s.node("Concat", i64, List.of(bh, s.constInts(-1), hd), Attr.i("axis", 0))));
+        T vg = s.node("Gather", f, List.of(vf, nb), Attr.i("axis", 2));
+        T af = s.node("Reshape", f, List.of(attn, s.node("Concat", i64, List.of(bh, s.constInts(-1, 1), win), Attr.i("axis", 0))));
+        T o = s.node("MatMul", f, List.of(af, vg));
+        return s.node("Reshape", f, List.of(o, s.node("Shape", i64, List.of(v))));
+    }
+
+    /** The model-local function of {@code NeighborhoodAttentionAV{dims}D}. */
+    static FunctionProto avFunction(int dims) {
+        FunctionSink s = new FunctionSink();
+        String y = avBody(s, new String[]{"ATTN", "V", "NEIGHBORS"});
+        List<NodeProto> nodes = new ArrayList<>(s.nodes);
+        NodeProto last = nodes.remove(nodes.size() - 1);
+        nodes.add(last.toBuilder().setOutput(0, "Y").build());
+        if (!y.equals(last.getOutput(0))) throw new IllegalStateException("body output mismatch");
+        return FunctionProto.newBuilder().setName(avOpType(dims)).setDomain(DOMAIN)
+                .addAllInput(List.of("ATTN", "V", "NEIGHBORS")).addOutput("Y")
+                .addAttribute("kernel_size").addAttribute("dilation").addAttribute("is_causal")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setDocString("Neighbourhood attention-times-value (NATTEN's na" + dims + "d_av): attn [B, heads, *spatial, window], "
+                        + "v [B, heads, *spatial, D]; NEIGHBORS is the static int64 [tokens, window] table; see AttnZoo docs/custom-ops.md.")
+                .addAllNode(nodes).build();
     }
 
     private static AttributeProto negInf() {

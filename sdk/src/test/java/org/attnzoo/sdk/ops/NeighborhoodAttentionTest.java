@@ -150,6 +150,49 @@ class NeighborhoodAttentionTest {
     }
 
     @Test
+    void attentionTimesValueMatchesTheBruteForceWindows() throws Exception {
+        // na2d_av on 2-D maps (windows shifted inward at borders, dilation 2 too), function and inline forms
+        for (Case cs : List.of(c(a(7, 9), a(3, 5), a(1, 1)), c(a(8, 6), a(3, 3), a(2, 1)), c(a(5, 5), a(5, 5), a(1, 1)))) {
+            for (boolean inline : new boolean[]{false, true}) {
+                int b = 2, h = 2, d = 3, n = cs.spatial()[0] * cs.spatial()[1], win = cs.kernel()[0] * cs.kernel()[1];
+                Random r = new Random(7);
+                float[] attn = rand(r, b * h * n * win, 1f), v = rand(r, b * h * n * d, 1f);
+                Graph g = new Graph("na_av");
+                Value av = g.input("attn", DType.F32, Shapes.DYN, h, cs.spatial()[0], cs.spatial()[1], win);
+                Value vv = g.input("v", DType.F32, Shapes.DYN, h, cs.spatial()[0], cs.spatial()[1], d);
+                g.output(NeighborhoodAttention.av(g, av, vv, cs.kernel(), cs.dilation(), null, inline), "y");
+                Path file = tmp.resolve("na_av.onnx");
+                OnnxModel.save(g, file);
+                OnnxChecker.check(file);
+                ModelProto m = ModelProto.parseFrom(Files.readAllBytes(file));
+                assertThat(m.getGraph().getNodeList().stream().filter(x -> x.getOpType().equals(NeighborhoodAttention.avOpType(2)))).hasSize(inline ? 0 : 1);
+                Map<String, NdArray> feeds = new LinkedHashMap<>();
+                feeds.put("attn", new NdArray(attn, new long[]{b, h, cs.spatial()[0], cs.spatial()[1], win}));
+                feeds.put("v", new NdArray(v, new long[]{b, h, cs.spatial()[0], cs.spatial()[1], d}));
+                float[] got;
+                try (OnnxSession s = OnnxSession.open(file)) {
+                    got = s.run(feeds).get("y").data();
+                }
+                int w = cs.spatial()[1];
+                for (int bh = 0; bh < b * h; bh++)
+                    for (int y = 0; y < cs.spatial()[0]; y++)
+                        for (int x = 0; x < w; x++) {
+                            int[] rows = NeighborhoodReference.window(cs.spatial()[0], cs.kernel()[0], cs.dilation()[0], false, y);
+                            int[] cols = NeighborhoodReference.window(w, cs.kernel()[1], cs.dilation()[1], false, x);
+                            int q = y * w + x;
+                            for (int c = 0; c < d; c++) {
+                                double want = 0;
+                                for (int i = 0; i < rows.length; i++)
+                                    for (int j = 0; j < cols.length; j++)
+                                        want += attn[(bh * n + q) * win + i * cols.length + j] * v[(bh * n + rows[i] * w + cols[j]) * d + c];
+                                assertThat((double) got[(bh * n + q) * d + c]).as("%s %s", cs, inline).isCloseTo(want, org.assertj.core.api.Assertions.within(1e-5));
+                            }
+                        }
+            }
+        }
+    }
+
+    @Test
     void rejectsBadShapes() {
         Graph g = new Graph("bad");
         Value q = g.input("q", DType.F32, 1, 2, 8, 4);

@@ -8,6 +8,7 @@ import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Resampling;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.sdk.ops.NeighborhoodAttention;
 import org.attnzoo.sdk.ops.NeighborhoodWindows;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
@@ -26,8 +27,9 @@ import java.util.Map;
  * biases and softmax), a large-kernel LePE, SE and a SiLU gate, and a GRN MLP.
  *
  * <p>The neighbourhood aggregation is NATTEN's {@code na2d_av} (windows shifted inward at the
- * borders), built from the neighbourhood domain's window tables ({@link NeighborhoodWindows}):
- * one Gather of per-head value rows and a batched {@code [1, k²] × [k², c]} MatMul per query. The relative position
+ * borders): a {@code NeighborhoodAttentionAV2D} node of the neighbourhood domain (its function
+ * body gathers per-head value rows and does a batched {@code [1, k²] × [k², c]} MatMul per query;
+ * a native kernel can replace it). The relative position
  * biases become {@code [heads, N, k²]} constants through the same tables.
  *
  * <p>Build-time folding (exact up to float rounding): every BatchNorm into its neighbouring
@@ -410,14 +412,12 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
         return b.derived(name + "_expanded", name + " at every (query, tap), [heads, N, k*k]", out, heads, n, kk);
     }
 
-    /** NATTEN's na2d_av: {@code attn [B, heads, N, k²]} over each query's k×k window of {@code v [B, heads, N, c]}. */
+    /** NATTEN's na2d_av as the neighbourhood domain's {@code NeighborhoodAttentionAV2D} node: {@code attn [B, heads, N, k²]}, {@code v [B, heads, N, c]}. */
     private static Value naAv(Graph g, Value attn, Value v, int h, int w, int k, int heads, int c) {
-        NeighborhoodWindows.Tables tab = NeighborhoodWindows.tables(new int[]{h, w}, new int[]{k, k}, new int[]{1, 1},
-                new boolean[]{false, false}, false);
-        int n = h * w, kk = k * k;
-        Value win = g.reshape(g.gather(v, g.intsTensor("na_neighbors", tab.neighbors(), (long) n * kk), 2), -1, heads, n, kk, c);
-        // per query a [1, k²] x [k², c] product: a batched MatMul, no [.., k², c] intermediate
-        return g.reshape(g.matMul(g.unsqueeze(attn, 3), win), -1, heads, n, c);
+        Value a = g.reshape(attn, -1, heads, h, w, (long) k * k);
+        Value v4 = g.reshape(v, -1, heads, h, w, c);
+        Value o = NeighborhoodAttention.av(g, a, v4, new int[]{k, k}, new int[]{1, 1}, null, false);
+        return g.reshape(o, -1, heads, (long) h * w, c);
     }
 
     /** The auxiliary (deep-supervision) head: training only; its weights are checked and counted, not emitted. */
