@@ -39,6 +39,19 @@ class OverLoCKParityTest {
     }
 
     @Test
+    void contextMixingUsesTheNeighbourhoodDomain() throws Exception {
+        OverLoCK arch = OverLoCK.variant("overlock_xt");
+        var model = org.attnzoo.sdk.graph.OnnxModel.toProto(ModelBuilder.buildSynthetic(arch, 0).graph());
+        long av = model.getGraph().getNodeList().stream()
+                .filter(n -> n.getDomain().equals(org.attnzoo.sdk.ops.NeighborhoodAttention.DOMAIN)
+                        && n.getOpType().equals(org.attnzoo.sdk.ops.NeighborhoodAttention.avOpType(2)))
+                .count();
+        // two aggregations (small and large kernel) per dynamic block: 6 + 2 blocks in overlock_xt
+        assertThat(av).isEqualTo(2L * (6 + 2));
+        assertThat(model.getFunctionsList()).anyMatch(f -> f.getName().equals(org.attnzoo.sdk.ops.NeighborhoodAttention.avOpType(2)));
+    }
+
+    @Test
     void everyVariantHasTheAuthorsParameterCount() throws Exception {
         JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("overlock_param_counts.json").toFile());
         assertThat(counts.size()).isEqualTo(OverLoCK.VARIANTS.size());
