@@ -99,8 +99,6 @@ def main():
 
     for name, spec in REDUCED.items():
         kw = spec["kw"]
-        d = os.path.join(args.out, name)
-        os.makedirs(d, exist_ok=True)
         model = bf.BiFormer(**kw)
         pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
         if spec["tiled"]:
@@ -108,17 +106,10 @@ def main():
             x = tile.repeat(1, 1, spec["img"] // 16, spec["img"] // 16)
         else:
             x = pc.random_input((spec["batch"], 3, spec["img"], spec["img"]), seed=7)
-        y = pc.reference_logits(model, x)
-        ties = routing_ties(model, x.double())
-        sd = {k: (v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items()}
-        pc.write_safetensors(os.path.join(d, "weights.safetensors"), sd, dtype=torch.float16)
-        pc.write_npy(os.path.join(d, "input.npy"), x.float().numpy())
-        pc.write_npy(os.path.join(d, "expected.npy"), y)
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump({"family": "biformer", "upstream": "models/biformer.py BiFormer (ops/bra_legacy.py)", "kwargs": kw,
-                       "config": java_config(spec["img"], kw), "parameters": pc.param_count(model),
-                       "routing_ties": ties}, f, indent=2)
-        print(name, "params", pc.param_count(model), "logits", y.shape, "ties", ties)
+        ties = routing_ties(model.double().eval(), x.double())
+        y = pc.write_fixture(args.out, name, model, x, {"family": "biformer", "upstream": "models/biformer.py BiFormer (ops/bra_legacy.py)", "kwargs": kw,
+                       "config": java_config(spec["img"], kw),
+                       "routing_ties": ties})
 
     if args.counts:
         counts = {n: pc.param_count(getattr(bf, n)()) for n in VARIANTS}

@@ -67,20 +67,11 @@ def main():
 
     for name, spec in REDUCED.items():
         kw = spec["kw"]
-        d = os.path.join(args.out, name)
-        os.makedirs(d, exist_ok=True)
         model = ffnet.FFNet(**kw)
         pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
         x = pc.random_input((spec["batch"], 3, spec["img"], spec["img"]), seed=7)
-        y = pc.reference_logits(model, x)
-        sd = {k: (v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items()}
-        pc.write_safetensors(os.path.join(d, "weights.safetensors"), sd, dtype=torch.float16)
-        pc.write_npy(os.path.join(d, "input.npy"), x.float().numpy())
-        pc.write_npy(os.path.join(d, "expected.npy"), y)
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump({"family": "ffnet", "upstream": "models/ffnet.py FFNet", "kwargs": kw,
-                       "config": java_config(spec["img"], kw), "parameters": pc.param_count(model)}, f, indent=2)
-        print(name, "params", pc.param_count(model), "logits", y.shape)
+        y = pc.write_fixture(args.out, name, model, x, {"family": "ffnet", "upstream": "models/ffnet.py FFNet", "kwargs": kw,
+                       "config": java_config(spec["img"], kw)})
 
     if args.counts:
         counts = {n: pc.param_count(getattr(ffnet, n)()) for n in VARIANTS}

@@ -67,22 +67,13 @@ def main():
     hornet.torch = proxy
 
     for name, spec in REDUCED.items():
-        d = os.path.join(args.out, name)
-        os.makedirs(d, exist_ok=True)
         gn = [partial(hornet.gnconv, order=o, s=1.0 / 3.0, h=h, w=w, gflayer=hornet.GlobalLocalFilter) if gf
               else partial(hornet.gnconv, order=o, s=1.0 / 3.0) for (o, gf, h, w) in spec["stages"]]
         with contextlib.redirect_stdout(io.StringIO()):
             model = hornet.HorNet(depths=spec["depths"], base_dim=spec["base"], gnconv=gn, num_classes=spec["classes"])
         pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
         x = pc.random_input((spec["batch"], 3, spec["img"], spec["img"]), seed=7)
-        y = pc.reference_logits(model, x)
-        pc.write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict(), dtype=torch.float16)
-        pc.write_npy(os.path.join(d, "input.npy"), x.float().numpy())
-        pc.write_npy(os.path.join(d, "expected.npy"), y)
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump({"family": "hornet", "upstream": "hornet.py HorNet", "spec": spec, "config": java_config(spec),
-                       "parameters": pc.param_count(model)}, f, indent=2)
-        print(name, "params", pc.param_count(model), "logits", y.shape)
+        y = pc.write_fixture(args.out, name, model, x, {"family": "hornet", "upstream": "hornet.py HorNet", "spec": spec, "config": java_config(spec)})
 
     if args.counts:
         counts = {}

@@ -96,8 +96,6 @@ def main():
     import models.inline_cswin as cswin
 
     for name, spec in REDUCED.items():
-        d = os.path.join(args.out, name)
-        os.makedirs(d, exist_ok=True)
         if spec["kind"] == "deit":
             model = deit.VisionTransformer(**spec["kw"])
         elif spec["kind"] == "swin":
@@ -114,14 +112,7 @@ def main():
             for k, v in masks.items():
                 model.get_buffer(k).copy_(v)
         x = pc.random_input((spec["batch"], 3, spec["img"], spec["img"]), seed=7)
-        y = pc.reference_logits(model, x)
-        pc.write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict(), dtype=torch.float16)
-        pc.write_npy(os.path.join(d, "input.npy"), x.float().numpy())
-        pc.write_npy(os.path.join(d, "expected.npy"), y)
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump({"family": "inline", "kind": spec["kind"], "kwargs": spec["kw"], "config": java_config(spec),
-                       "parameters": pc.param_count(model)}, f, indent=2)
-        print(name, "params", pc.param_count(model), "logits", y.shape)
+        y = pc.write_fixture(args.out, name, model, x, {"family": "inline", "kind": spec["kind"], "kwargs": spec["kw"], "config": java_config(spec)})
 
     if args.counts:
         counts = {}

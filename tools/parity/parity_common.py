@@ -98,3 +98,20 @@ def reference_logits(model, x):
 
 def param_count(model):
     return sum(p.numel() for p in model.parameters())
+
+
+def write_fixture(out_dir, name, model, x, meta, dtype=torch.float16):
+    """Writes one fixture directory: weights.safetensors (state dict in `dtype`; 0-dim tensors as
+    [1]), input.npy, expected.npy (the model's float64 output on x) and config.json (`meta` plus the
+    parameter count). Returns the expected output."""
+    d = os.path.join(out_dir, name)
+    os.makedirs(d, exist_ok=True)
+    y = reference_logits(model, x)
+    sd = {k: (v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items()}
+    write_safetensors(os.path.join(d, "weights.safetensors"), sd, dtype=dtype)
+    write_npy(os.path.join(d, "input.npy"), x.float().numpy())
+    write_npy(os.path.join(d, "expected.npy"), y)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(dict(meta, parameters=param_count(model)), f, indent=2)
+    print(name, "params", param_count(model), "logits", y.shape)
+    return y

@@ -80,22 +80,14 @@ def main():
 
     for name, spec in REDUCED.items():
         kw = dict(spec["kw"])
-        d = os.path.join(args.out, name)
-        os.makedirs(d, exist_ok=True)
         model = transnext.TransNeXt(norm_layer=partial(nn.LayerNorm, eps=1e-6), **kw)
         pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
         x = pc.random_input((spec["batch"], kw["in_chans"], kw["img_size"], kw["img_size"]), seed=7)
-        y = pc.reference_logits(model, x)
-        pc.write_safetensors(os.path.join(d, "weights.safetensors"), model.state_dict(), dtype=torch.float16)
-        pc.write_npy(os.path.join(d, "input.npy"), x.float().numpy())
-        pc.write_npy(os.path.join(d, "expected.npy"), y)
         kw["_norm_eps"] = 1e-6
         cfg = java_config(kw)
         kw.pop("_norm_eps")
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump({"family": "transnext", "upstream": "classification/transnext.py TransNeXt (norm eps 1e-6)",
-                       "kwargs": kw, "config": cfg, "parameters": pc.param_count(model)}, f, indent=2)
-        print(name, "params", pc.param_count(model), "logits", y.shape)
+        y = pc.write_fixture(args.out, name, model, x, {"family": "transnext", "upstream": "classification/transnext.py TransNeXt (norm eps 1e-6)",
+                       "kwargs": kw, "config": cfg})
 
     if args.counts:
         counts = {}
