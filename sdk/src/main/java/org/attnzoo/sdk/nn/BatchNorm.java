@@ -46,4 +46,24 @@ public final class BatchNorm {
         }
         return new Folded(w, b);
     }
+
+    /**
+     * {@code W·BN(x) + b} as {@code W'·x + b'}: a BatchNorm that precedes a linear map (a Linear or
+     * 1×1 conv, {@code weight} row-major {@code [out, in]}) folded into it — column {@code i} scaled
+     * by the BatchNorm's scale, the shifts pushed through into the bias ({@code bias} may be null).
+     */
+    public static Folded foldBefore(float[] weight, float[] bias, double[][] affine) {
+        int in = affine[0].length;
+        int out = weight.length / in;
+        float[] w = new float[weight.length], b = new float[out];
+        for (int o = 0; o < out; o++) {
+            double acc = bias == null ? 0.0 : bias[o];
+            for (int i = 0; i < in; i++) {
+                w[o * in + i] = (float) (weight[o * in + i] * affine[0][i]);
+                acc += weight[o * in + i] * affine[1][i];
+            }
+            b[o] = (float) acc;
+        }
+        return new Folded(w, b);
+    }
 }

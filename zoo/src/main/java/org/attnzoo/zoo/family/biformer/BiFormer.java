@@ -215,17 +215,9 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
     private Value head(Scope w, Value x, int c) {
         Graph g = w.graph();
         int k = cfg.numClasses();
-        double[][] a = BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS);
-        float[] lw = w.scope("head").floats("weight", k, c), lb = w.scope("head").floats("bias", k);
-        float[] fw = new float[k * c], fb = new float[k];
-        for (int r = 0; r < k; r++) {
-            double acc = lb[r];
-            for (int j = 0; j < c; j++) {
-                fw[r * c + j] = (float) (lw[r * c + j] * a[0][j]);
-                acc += lw[r * c + j] * a[1][j];
-            }
-            fb[r] = (float) acc;
-        }
+        BatchNorm.Folded f = BatchNorm.foldBefore(w.scope("head").floats("weight", k, c), w.scope("head").floats("bias", k),
+                BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS));
+        float[] fw = f.weight(), fb = f.bias();
         Value p = g.reshape(g.globalAvgPool(x), -1, c);
         Scope h = w.scope("head");
         return g.gemm(p, h.derived("weight_folded", "final BatchNorm folded in", fw, k, c), h.derived("bias_folded", null, fb, k), true);

@@ -100,17 +100,9 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
     /** {@code conv1x1(BN(x))} as one 1×1 conv (the BatchNorm before the conv folded into it). */
     static Value bnThenConv(Scope bn, Scope conv, Value x, int out, boolean bias) {
         int in = Math.toIntExact(x.dim(1));
-        double[][] a = BatchNorm.affine(bn, in, BatchNorm.DEFAULT_EPS);
-        float[] w = conv.floats("weight", out, in, 1, 1), b = bias ? conv.floats("bias", out) : new float[out];
-        float[] fw = new float[w.length], fb = new float[out];
-        for (int o = 0; o < out; o++) {
-            double acc = b[o];
-            for (int i = 0; i < in; i++) {
-                fw[o * in + i] = (float) (w[o * in + i] * a[0][i]);
-                acc += w[o * in + i] * a[1][i];
-            }
-            fb[o] = (float) acc;
-        }
+        BatchNorm.Folded f = BatchNorm.foldBefore(conv.floats("weight", out, in, 1, 1), bias ? conv.floats("bias", out) : null,
+                BatchNorm.affine(bn, in, BatchNorm.DEFAULT_EPS));
+        float[] fw = f.weight(), fb = f.bias();
         int[] one = {1, 1};
         return conv.graph().conv2d(x, conv.derived("weight_folded", "preceding BatchNorm folded in", fw, out, in, 1, 1),
                 conv.derived("bias_folded", null, fb, out), one, new int[]{0, 0, 0, 0}, one, 1);

@@ -310,17 +310,9 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
             Value p = g.reshape(g.globalAvgPool(batchNorm(w.scope("norm"), x)), -1, c);
             return g.gemm(p, h.param("weight", k, c), h.param("bias", k), true);
         }
-        double[][] a = BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS);
-        float[] lw = h.floats("weight", k, c), lb = h.floats("bias", k);
-        float[] fw = new float[k * c], fb = new float[k];
-        for (int r = 0; r < k; r++) {
-            double acc = lb[r];
-            for (int j = 0; j < c; j++) {
-                fw[r * c + j] = (float) (lw[r * c + j] * a[0][j]);
-                acc += lw[r * c + j] * a[1][j];
-            }
-            fb[r] = (float) acc;
-        }
+        BatchNorm.Folded f = BatchNorm.foldBefore(h.floats("weight", k, c), h.floats("bias", k),
+                BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS));
+        float[] fw = f.weight(), fb = f.bias();
         Value p = g.reshape(g.globalAvgPool(x), -1, c);
         return g.gemm(p, h.derived("weight_fused", "final BatchNorm folded in", fw, k, c), h.derived("bias_fused", null, fb, k), true);
     }

@@ -386,17 +386,9 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
     /** {@code conv1x1(bn(x))} with the BatchNorm folded into the convolution that follows it. */
     static Value bnConv(Scope bn, Scope conv, Value x, int out) {
         int in = Math.toIntExact(x.dim(1));
-        double[][] a = BatchNorm.affine(bn, in, BatchNorm.DEFAULT_EPS);
-        float[] w = conv.floats("weight", out, in, 1, 1), b = conv.floats("bias", out);
-        float[] fw = new float[w.length], fb = new float[out];
-        for (int o = 0; o < out; o++) {
-            double acc = b[o];
-            for (int i = 0; i < in; i++) {
-                fw[o * in + i] = (float) (w[o * in + i] * a[0][i]);
-                acc += w[o * in + i] * a[1][i];
-            }
-            fb[o] = (float) acc;
-        }
+        BatchNorm.Folded f = BatchNorm.foldBefore(conv.floats("weight", out, in, 1, 1), conv.floats("bias", out),
+                BatchNorm.affine(bn, in, BatchNorm.DEFAULT_EPS));
+        float[] fw = f.weight(), fb = f.bias();
         return emitConv(conv, x, fw, fb, out, in, 1, 1, 1, "preceding BatchNorm folded in");
     }
 
