@@ -19,6 +19,13 @@ public abstract class FamilyArchitecture<C extends ImageConfig> implements Archi
         this.pre = pre;
     }
 
+    /** The configuration of a named variant, or an error naming the family and the known variants. */
+    protected static <T> T lookup(java.util.Map<String, T> variants, String family, String name) {
+        T c = variants.get(name);
+        if (c == null) throw new IllegalArgumentException("unknown " + family + " variant " + name + "; known: " + variants.keySet());
+        return c;
+    }
+
     public C config() {
         return cfg;
     }

@@ -69,8 +69,7 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
 
     /** The authors' default_cfg: 224, crop 224/256, bicubic, ImageNet mean/std. */
     public static AttNet variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown AttNet variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "AttNet", name);
         return new AttNet(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

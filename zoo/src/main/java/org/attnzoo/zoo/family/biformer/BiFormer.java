@@ -70,8 +70,7 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
 
     /** The authors' eval transform (DeiT's): resize to 256/224 of the size (bicubic), centre crop. */
     public static BiFormer variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown BiFormer variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "BiFormer", name);
         return new BiFormer(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

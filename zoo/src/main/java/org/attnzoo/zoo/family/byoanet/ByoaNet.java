@@ -220,8 +220,7 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
     }
 
     public static ByoaNet variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown byoanet variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "byoanet", name);
         return new ByoaNet(name, c, PRE.get(name));
     }
 

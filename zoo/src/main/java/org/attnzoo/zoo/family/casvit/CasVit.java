@@ -53,8 +53,7 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
 
     /** The authors' eval transform: resize to 256/224 of the size (bicubic), centre crop. */
     public static CasVit variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown CAS-ViT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "CAS-ViT", name);
         return new CasVit(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

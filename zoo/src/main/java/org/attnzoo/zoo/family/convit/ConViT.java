@@ -66,8 +66,7 @@ public final class ConViT extends FamilyArchitecture<ConViT.Config> {
     }
 
     public static ConViT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown ConViT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "ConViT", name);
         return new ConViT(name, c, name.equals(DIGITS) ? digitsPreprocessing() : Preprocessing.imagenet(224, 0.875, "bicubic"));
     }
 

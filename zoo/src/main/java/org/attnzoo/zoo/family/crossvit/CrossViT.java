@@ -125,8 +125,7 @@ public final class CrossViT extends FamilyArchitecture<CrossViT.Config> {
 
     /** A named variant with timm's pretrained preprocessing (bicubic; crop 0.875 at 240, 1.0 at 408). */
     public static CrossViT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown CrossViT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "CrossViT", name);
         return new CrossViT(name, c, Preprocessing.imagenet(c.imgSize(), c.imgSize() == 408 ? 1.0 : 0.875, "bicubic"));
     }
 

@@ -69,8 +69,7 @@ public final class DaViT extends FamilyArchitecture<DaViT.Config> {
 
     /** timm's pretrained cfg: 224², crop_pct 0.95, bicubic, ImageNet mean/std. */
     public static DaViT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown DaViT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "DaViT", name);
         return new DaViT(name, c, Preprocessing.imagenet(c.imgSize(), 0.95, "bicubic"));
     }
 

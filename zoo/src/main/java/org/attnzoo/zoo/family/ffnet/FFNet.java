@@ -86,8 +86,7 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
      * bicubic; their 384 fine-tunes evaluate at crop 1.0 (train.py sets it when fine-tuning).
      */
     public static FFNet variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown FFNet variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "FFNet", name);
         return new FFNet(name, c, Preprocessing.imagenet(c.imgSize(), CROP.get(name), "bicubic"));
     }
 

@@ -97,8 +97,7 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
 
     /** The authors' eval transform: below 384 resize to 256/224 and centre crop; at 384 warp (squash) to 384×384. Bicubic. */
     public static HorNet variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown HorNet variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "HorNet", name);
         Preprocessing p = c.imgSize() >= 384 ? Preprocessing.imagenet(c.imgSize(), 1.0, "bicubic").withCropMode(Preprocessing.SQUASH)
                 : Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic");
         return new HorNet(name, c, p);

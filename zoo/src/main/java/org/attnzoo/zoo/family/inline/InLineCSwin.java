@@ -54,8 +54,7 @@ public final class InLineCSwin extends FamilyArchitecture<InLineCSwin.Config> {
 
     /** The authors' (Swin codebase) eval transform: resize to 256/224 of the size, centre crop, bicubic. */
     public static InLineCSwin variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown InLine-CSwin variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "InLine-CSwin", name);
         return new InLineCSwin(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

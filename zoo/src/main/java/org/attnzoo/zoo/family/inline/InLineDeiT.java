@@ -45,8 +45,7 @@ public final class InLineDeiT extends FamilyArchitecture<InLineDeiT.Config> {
 
     /** The authors' (Swin codebase) eval transform: resize to 256/224 of the size, centre crop, bicubic. */
     public static InLineDeiT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown InLine-DeiT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "InLine-DeiT", name);
         return new InLineDeiT(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

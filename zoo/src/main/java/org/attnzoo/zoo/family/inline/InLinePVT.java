@@ -50,8 +50,7 @@ public final class InLinePVT extends FamilyArchitecture<InLinePVT.Config> {
 
     /** The authors' (Swin codebase) eval transform: resize to 256/224 of the size, centre crop, bicubic. */
     public static InLinePVT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown InLine-PVT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "InLine-PVT", name);
         return new InLinePVT(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

@@ -59,8 +59,7 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
 
     /** The authors' (Swin codebase) eval transform: resize to 256/224 of the size, centre crop, bicubic. */
     public static InLineSwin variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown InLine-Swin variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "InLine-Swin", name);
         return new InLineSwin(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

@@ -69,8 +69,7 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
 
     /** The authors' eval transform: resize to 256/224 of the size (bicubic), centre crop. */
     public static LSNet variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown LSNet variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "LSNet", name);
         return new LSNet(name, c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic"));
     }
 

@@ -81,8 +81,7 @@ public final class DiNATs extends FamilyArchitecture<DiNATs.Config> {
     }
 
     public static DiNATs variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown DiNAT-s variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "DiNAT-s", name);
         return new DiNATs(name, c, NaLayers.preprocessing(c.imgSize()));
     }
 

@@ -78,8 +78,7 @@ public final class IsotropicNAT extends FamilyArchitecture<IsotropicNAT.Config> 
     }
 
     public static IsotropicNAT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown isotropic NAT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "isotropic NAT", name);
         return new IsotropicNAT(name, c, NaLayers.preprocessing(c.imgSize()));
     }
 

@@ -91,8 +91,7 @@ public final class NAT extends FamilyArchitecture<NAT.Config> {
     }
 
     public static NAT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown NAT/DiNAT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "NAT/DiNAT", name);
         return new NAT(name, c, NaLayers.preprocessing(c.imgSize()));
     }
 

@@ -80,8 +80,7 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
 
     /** The authors' default_cfg: bicubic, ImageNet mean/std, crop 0.925 (xt), 0.95 (t, s), 0.975 (b). */
     public static OverLoCK variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown OverLoCK variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "OverLoCK", name);
         return new OverLoCK(name, c, Preprocessing.imagenet(c.imgSize(), CROP.get(name), "bicubic"));
     }
 

@@ -70,8 +70,7 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
 
     /** The authors' eval transform: resize to 256/224 of the size (bicubic), centre crop, ImageNet mean/std. */
     public static Ravlt variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown RAVLT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "RAVLT", name);
         return new Ravlt(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 

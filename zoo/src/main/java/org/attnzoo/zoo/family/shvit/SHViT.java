@@ -67,8 +67,7 @@ public final class SHViT extends FamilyArchitecture<SHViT.Config> {
 
     /** timm's pretrained cfg: ImageNet mean/std, crop 0.875, bicubic; s4 at 256². */
     public static SHViT variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown SHViT variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "SHViT", name);
         return new SHViT(name, c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic"));
     }
 

@@ -60,8 +60,7 @@ public final class SpaRTAN extends FamilyArchitecture<SpaRTAN.Config> {
 
     /** The authors' eval transform: resize the short side to 256 (bilinear), centre crop 256. */
     public static SpaRTAN variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown SpaRTAN variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "SpaRTAN", name);
         return new SpaRTAN(name, c, Preprocessing.imagenet(c.imgSize(), 1.0, "bilinear"));
     }
 

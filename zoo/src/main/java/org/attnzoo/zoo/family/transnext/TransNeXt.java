@@ -83,8 +83,7 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
      * cropping (crop mode "squash", crop 1.0).
      */
     public static TransNeXt variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown TransNeXt variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "TransNeXt", name);
         Preprocessing p = c.imgSize() >= 384 ? Preprocessing.imagenet(c.imgSize(), 1.0, "bicubic").withCropMode(Preprocessing.SQUASH)
                 : Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic");
         return new TransNeXt(name, c, p);

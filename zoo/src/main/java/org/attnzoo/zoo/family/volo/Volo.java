@@ -105,8 +105,7 @@ public final class Volo extends FamilyArchitecture<Volo.Config> {
 
     /** timm's pretrained cfg: bicubic; crop 0.96 at 224, 1.0 at 384 and d3 448, 1.15 for d4/d5 at 448/512. */
     public static Volo variant(String name) {
-        Config c = VARIANTS.get(name);
-        if (c == null) throw new IllegalArgumentException("unknown VOLO variant " + name + "; known: " + VARIANTS.keySet());
+        Config c = lookup(VARIANTS, "VOLO", name);
         double crop = c.imgSize() == 224 ? 0.96 : (c.imgSize() == 384 || name.equals("volo_d3_448")) ? 1.0 : 1.15;
         return new Volo(name, c, Preprocessing.imagenet(c.imgSize(), crop, "bicubic"));
     }
