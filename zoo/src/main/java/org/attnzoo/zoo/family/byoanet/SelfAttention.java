@@ -11,10 +11,11 @@ import org.attnzoo.sdk.nn.Scope;
  *
  * <p><b>Relative logits</b> (halo and bottleneck): upstream computes {@code q · rel[j - i + W - 1]}
  * for each axis with the pad-and-reshape trick of Attention Augmented ConvNets. Here
- * {@code q @ height_relᵀ} and {@code q @ width_relᵀ} are computed per query and a Gather with a
- * build-time index table picks, per query, the column for each key row (resp. key column); the row
- * term is then broadcast over key columns and the column term over key rows in the add to the
- * logits: the same numbers, with no padding, reshaping or slicing, and no [Q, K]-sized gather.
+ * for bottleneck attention {@code q @ height_relᵀ} and {@code q @ width_relᵀ} are computed per
+ * query and a Gather with a build-time index table picks, per query, the column for each key row
+ * (resp. key column), broadcast over the other key axis in the add to the logits; for halo
+ * attention each query row multiplies its own build-time slice of the table (one broadcast MatMul,
+ * no gathers). The same numbers, with no padding, reshaping or slicing.
  *
  * <p><b>Halo windows</b>: each b×b query block attends to the (b+2h)² window around it. Keys and
  * values are projected per head on channels-last pixels ({@code [B, heads, H·W, d]}), a zero row
@@ -105,21 +106,40 @@ final class SelfAttention {
         return g.reshape(sum, append(lead, (long) kh * kw));
     }
 
-    /** The per-query relative logits before broadcasting: {@code [..., Q, kh]} for rows and {@code [..., Q, kw]} for columns. */
+    /**
+     * The per-query relative logits before broadcasting: {@code [..., Q, kh]} for key rows and
+     * {@code [..., Q, kw]} for key columns, queries on a {@code qh×qw} grid. Query row {@code qy}
+     * needs table rows {@code kh-1-qy .. 2kh-2-qy}: those slices, stacked per query row as
+     * {@code [qh, dim, kh]}, make the row term one broadcast MatMul over the query rows (and the
+     * column term the same over query columns, on the transposed grid) — no gathers.
+     */
     private static Value[] relativeRows(Graph g, Value q, Scope pe, int dim, int qh, int qw, int kh, int kw) {
-        int nq = qh * qw, rh = 2 * kh - 1, rw = 2 * kw - 1;
-        long[] ih = new long[nq * kh], iw = new long[nq * kw];
-        for (int qy = 0; qy < qh; qy++)
-            for (int qx = 0; qx < qw; qx++) {
-                int m = qy * qw + qx;
-                for (int ky = 0; ky < kh; ky++) ih[m * kh + ky] = (long) m * rh + (kh - 1 + ky - qy);
-                for (int kx = 0; kx < kw; kx++) iw[m * kw + kx] = (long) m * rw + (kw - 1 + kx - qx);
-            }
-        long[] lead = java.util.Arrays.copyOf(q.shape(), q.rank() - 1);
+        long[] lead = java.util.Arrays.copyOf(q.shape(), q.rank() - 2);        // [..] without (Q, dim)
         lead[0] = -1;
-        Value h = g.gather(g.reshape(g.matMul(q, relT(pe, "height_rel", dim, rh)), flatLast(lead, rh)), g.intsTensor("rel_h_index", ih, nq, kh), lead.length - 1);
-        Value w = g.gather(g.reshape(g.matMul(q, relT(pe, "width_rel", dim, rw)), flatLast(lead, rw)), g.intsTensor("rel_w_index", iw, nq, kw), lead.length - 1);
+        Value grid = g.reshape(q, append(lead, qh, qw, dim));                   // [.., qh, qw, dim]
+        Value hSel = pe.derived("height_rel_slices", "height_rel rows kh-1-qy .. 2kh-2-qy for each query row, [qh, dim, kh]",
+                slices(pe.floats("height_rel", 2L * kh - 1, dim), dim, qh, kh), qh, dim, kh);
+        Value wSel = pe.derived("width_rel_slices", "width_rel rows kw-1-qx .. 2kw-2-qx for each query column, [qw, dim, kw]",
+                slices(pe.floats("width_rel", 2L * kw - 1, dim), dim, qw, kw), qw, dim, kw);
+        int r = lead.length;
+        Value h = g.reshape(g.matMul(grid, hSel), append(lead, (long) qh * qw, kh));     // [.., qh, qw, kh]
+        int[] perm = new int[r + 3];
+        for (int i = 0; i < r; i++) perm[i] = i;
+        perm[r] = r + 1;
+        perm[r + 1] = r;
+        perm[r + 2] = r + 2;
+        Value cols = g.matMul(g.transpose(grid, perm), wSel);                                 // [.., qw, qh, kw]
+        Value w = g.reshape(g.transpose(cols, perm), append(lead, (long) qh * qw, kw));
         return new Value[]{h, w};
+    }
+
+    /** {@code out[q][d][k] = table[n - 1 - q + k][d]} for {@code q < nq}, {@code k < n}: per query the table rows it uses, transposed. */
+    private static float[] slices(float[] table, int dim, int nq, int n) {
+        float[] out = new float[nq * dim * n];
+        for (int q = 0; q < nq; q++)
+            for (int k = 0; k < n; k++)
+                for (int d = 0; d < dim; d++) out[(q * dim + d) * n + k] = table[(n - 1 - q + k) * dim + d];
+        return out;
     }
 
     private static long[] flatLast(long[] lead, int cols) {
