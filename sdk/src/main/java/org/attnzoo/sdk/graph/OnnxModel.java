@@ -27,12 +27,16 @@ import static org.attnzoo.sdk.graph.Shapes.DYN;
  * Serializes a {@link Graph} as an ONNX model (IR version 8 by default). Files are written to a
  * temporary name and renamed into place, so a failed write never leaves half a model behind. Models
  * whose weights would pass protobuf's 2 GiB limit are written with external data (a {@code .data}
- * file beside the model).
+ * file beside the model); initializers smaller than {@link #EXTERNAL_MIN_BYTES} stay inline there,
+ * because runtimes read shape-like constants (a Reshape's target shape, Slice bounds) while they
+ * infer shapes, before any external data is loaded.
  */
 public final class OnnxModel {
     public static final long IR_VERSION = 8;
     /** Weights above this total go to an external data file. */
     public static final long EXTERNAL_DATA_THRESHOLD = 1_800_000_000L;
+    /** With external data, initializers below this size are still written inline (as ONNX's own external-data tool does). */
+    public static final long EXTERNAL_MIN_BYTES = 1024;
     /** The symbolic name of run-time dimensions in emitted models. */
     public static final String DYN_NAME = "N";
 
@@ -138,6 +142,7 @@ public final class OnnxModel {
                 try (FileChannel ch = FileChannel.open(tmpData, StandardOpenOption.WRITE)) {
                     long off = 0;
                     for (Graph.Initializer init : g.initializers.values()) {
+                        if (init.byteSize() < EXTERNAL_MIN_BYTES) continue;
                         ByteBuffer b = bytesOf(init);
                         long len = b.remaining();
                         // keep tensors 64-byte aligned so runtimes can map them directly

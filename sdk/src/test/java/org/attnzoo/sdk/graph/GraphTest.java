@@ -143,16 +143,31 @@ class GraphTest {
         Value x = g.input("x", DType.F32, 1, 4);
         float[] w = new float[4 * 3];
         for (int i = 0; i < w.length; i++) w[i] = i;
+        float[] big = new float[4 * 300];
+        for (int i = 0; i < big.length; i++) big[i] = i % 300 == i / 300 ? 1 : 0;    // [4, 300] selecting columns 0..3
         Value y = g.matMul(x, g.constant("w", w, 4, 3));
+        // a Reshape whose target shape is an initializer: runtimes need it while inferring shapes
+        Value wide = g.reshape(g.matMul(x, g.constant("big", big, 4, 300)), -1, 3, 100);
         g.output(y, "y");
+        g.output(wide, "wide");
         Path file = tmp.resolve("ext.onnx");
         OnnxModel.save(g, file, true);
         assertThat(tmp.resolve("ext.onnx.data")).exists();
         ModelProto m = ModelProto.parseFrom(Files.readAllBytes(file));
-        assertThat(m.getGraph().getInitializer(0).getRawData().isEmpty()).isTrue();
+        for (var init : m.getGraph().getInitializerList()) {
+            boolean external = init.getDataLocation() == org.attnzoo.sdk.onnx.proto.OnnxIr.TensorProto.DataLocation.EXTERNAL;
+            long bytes = external ? Long.parseLong(init.getExternalDataList().stream().filter(e -> e.getKey().equals("length"))
+                    .findFirst().orElseThrow().getValue()) : init.getRawData().size();
+            assertThat(external).as(init.getName() + " (" + bytes + " bytes) external").isEqualTo(bytes >= OnnxModel.EXTERNAL_MIN_BYTES);
+            assertThat(init.getRawData().isEmpty()).isEqualTo(external);
+        }
+        assertThat(m.getGraph().getInitializerList()).anyMatch(i -> i.getName().equals("big")
+                && i.getDataLocation() == org.attnzoo.sdk.onnx.proto.OnnxIr.TensorProto.DataLocation.EXTERNAL);
         try (OnnxSession s = OnnxSession.open(file)) {
-            NdArray out = s.run(new NdArray(new float[]{1, 0, 0, 1}, new long[]{1, 4}));
-            assertThat(out.data()).containsExactly(0 + 9, 1 + 10, 2 + 11);
+            var out = s.run(java.util.Map.of("x", new NdArray(new float[]{1, 0, 0, 1}, new long[]{1, 4})));
+            assertThat(out.get("y").data()).containsExactly(0 + 9, 1 + 10, 2 + 11);
+            assertThat(out.get("wide").shape()).containsExactly(1, 3, 100);
+            assertThat(java.util.Arrays.copyOf(out.get("wide").data(), 4)).containsExactly(1, 0, 0, 1);
         }
         try (var files = Files.list(tmp)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("ext.onnx", "ext.onnx.data");
