@@ -26,7 +26,14 @@ import java.util.function.Predicate;
  * keys the checkpoint has but the model never asked for.
  *
  * <p>Without a checkpoint ({@link #synthetic(long)}) tensors of the requested shapes are made up
- * from a seeded generator: for parameter counts, benchmarks and tests.
+ * from a seeded generator: for parameter counts, benchmarks and tests. They are scaled the way
+ * networks are initialised, so a synthetic model computes finite, non-degenerate activations (a
+ * benchmark of NaNs or of denormals would measure something else): weights of two or more
+ * dimensions {@code N(0, 1/(4·fan_in))} (half the variance-preserving scale, so residual stacks
+ * without trained statistics do not overflow), BatchNorm running variances in {@code [0.5, 1.5)}, other
+ * one-dimensional {@code weight}s (norm scales) {@code 1 + N(0, 0.02²)}, everything else
+ * (biases, running means, layer scales, tables of one dimension) {@code N(0, 0.02²)}; a tensor
+ * such as {@code [C, 1, 1]} counts as one-dimensional.
  */
 public final class Weights {
     private final StateDict source;
@@ -100,11 +107,7 @@ public final class Weights {
             used.put(key, shape.clone());
             if (parameter) parameters += Shapes.numel(shape);
         }
-        if (source == null) {
-            float[] d = new float[Math.toIntExact(Shapes.numel(shape))];
-            for (int i = 0; i < d.length; i++) d[i] = (float) (synth.nextGaussian() * 0.02);
-            return new FloatTensor(shape, d);
-        }
+        if (source == null) return new FloatTensor(shape, synthesize(key, shape, synth));
         TensorData t = source.get(key);
         if (t == null) {
             problems.add("missing key " + key + " (expected " + Shapes.str(shape) + ")");
@@ -119,6 +122,25 @@ public final class Weights {
             return zeros(shape);
         }
         return t.dtype() == DType.F32 ? t : upcast(t);
+    }
+
+    /** Made-up values for {@code key}, scaled as the class comment says. */
+    static float[] synthesize(String key, long[] shape, Random r) {
+        float[] d = new float[Math.toIntExact(Shapes.numel(shape))];
+        String leaf = key.substring(key.lastIndexOf('.') + 1);
+        int dims = 0;                                   // dimensions longer than 1: [C, 1, 1] scales count as one
+        for (long n : shape) if (n > 1) dims++;
+        if (leaf.equals("running_var")) {
+            for (int i = 0; i < d.length; i++) d[i] = 0.5f + r.nextFloat();
+        } else if (dims >= 2 && shape[0] > 0) {
+            double std = 0.5 / Math.sqrt(Math.max(1, d.length / shape[0]));
+            for (int i = 0; i < d.length; i++) d[i] = (float) (r.nextGaussian() * std);
+        } else if (leaf.equals("weight")) {
+            for (int i = 0; i < d.length; i++) d[i] = (float) (1 + r.nextGaussian() * 0.02);
+        } else {
+            for (int i = 0; i < d.length; i++) d[i] = (float) (r.nextGaussian() * 0.02);
+        }
+        return d;
     }
 
     private static TensorData zeros(long[] shape) {
