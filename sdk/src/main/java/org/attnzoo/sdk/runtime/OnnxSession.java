@@ -83,6 +83,7 @@ public final class OnnxSession implements AutoCloseable {
             so.setOptimizationLevel(ro.optimize() ? OrtSession.SessionOptions.OptLevel.ALL_OPT : OrtSession.SessionOptions.OptLevel.NO_OPT);
             if (ro.intraOpThreads() > 0) so.setIntraOpNumThreads(ro.intraOpThreads());
             if (ro.interOpThreads() > 0) so.setInterOpNumThreads(ro.interOpThreads());
+            if (ro.profilePrefix() != null) so.enableProfiling(ro.profilePrefix().toAbsolutePath().toString());
             for (Path lib : ro.customOpLibraries()) {
                 try {
                     so.registerCustomOpLibrary(lib.toAbsolutePath().toString());
@@ -213,6 +214,23 @@ public final class OnnxSession implements AutoCloseable {
         if (!ok) {
             throw new ModelRuntimeException(path.getFileName() + ": input '" + name + "' has shape " + Arrays.toString(got)
                     + " but the model expects " + Arrays.toString(want).replace("-1", "N"));
+        }
+    }
+
+    /**
+     * Stops profiling (opened with {@link RuntimeOptions#withProfiling}) and returns the trace file
+     * ONNX Runtime wrote: a JSON array of events, one per node run, with {@code op_name} and
+     * {@code dur} (microseconds) in each node event.
+     */
+    public Path endProfiling() {
+        lock.writeLock().lock();
+        try {
+            if (closed) throw new IllegalStateException(path + ": session is closed");
+            return Path.of(session.endProfiling());
+        } catch (OrtException e) {
+            throw new ModelRuntimeException(path + ": cannot end profiling: " + e.getMessage(), e);
+        } finally {
+            lock.writeLock().unlock();
         }
     }
 

@@ -38,6 +38,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--floor", description = "Also measure this machine's MatMul throughput with the same threads and report the model's FLOP floor (its MatMul/Conv FLOPs at that rate).")
     boolean floor;
 
+    @Option(names = "--profile", paramLabel = "TRACE.json", description = "After the timed runs, profile --profile-runs more runs in a second session: write ONNX Runtime's per-node trace to TRACE.json and print the time per op type and the slowest nodes.")
+    Path profile;
+
+    @Option(names = "--profile-runs", defaultValue = "10", description = "Runs to profile with --profile (default: ${DEFAULT-VALUE}).")
+    int profileRuns;
+
+    @Option(names = "--top", defaultValue = "12", description = "Op types and nodes listed by --profile (default: ${DEFAULT-VALUE}).")
+    int top;
+
     @Mixin
     DeviceOption dev;
 
@@ -59,28 +68,88 @@ final class BenchCommand implements Callable<Integer> {
             Arrays.sort(ms);
             double median = percentile(ms, 50), p90 = percentile(ms, 90);
             String shape = Arrays.toString(x.shape());
+            if (top < 1) throw new IllegalArgumentException("--top must be >= 1");
             int threads = dev.threads;
             String macsMeta = s.metadata().get("attnzoo.macs");
             double gflop = macsMeta == null ? Double.NaN : 2.0 * Long.parseLong(macsMeta) * x.shape()[0] / 1e9;
             double peak = floor ? matMulPeakGflops() : Double.NaN;
             double floorMs = gflop / peak * 1e3;
+            ProfileSummary prof = profile != null ? profile(x) : null;
             if (json) {
-                spec.commandLine().getOut().println(String.format(Locale.ROOT,
-                        "{\"model\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"input_shape\":%s,\"runs\":%d,\"warmup\":%d,"
-                                + "\"median_ms\":%.3f,\"p90_ms\":%.3f,\"min_ms\":%.3f%s}",
-                        model.toString().replace("\\", "\\\\").replace("\"", "\\\""), s.device(), threads, shape.replace(" ", ""),
-                        runs, warmup, median, p90, ms[0],
-                        (Double.isNaN(gflop) ? "" : String.format(Locale.ROOT, ",\"gflop\":%.3f", gflop))
-                                + (Double.isNaN(floorMs) ? "" : String.format(Locale.ROOT, ",\"matmul_peak_gflops\":%.1f,\"floor_ms\":%.3f", peak, floorMs))));
+                com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+                com.fasterxml.jackson.databind.node.ObjectNode j = om.createObjectNode();
+                j.put("model", model.toString());
+                j.put("device", s.device().toString());
+                j.put("threads", threads);
+                com.fasterxml.jackson.databind.node.ArrayNode shp = j.putArray("input_shape");
+                for (long d : x.shape()) shp.add(d);
+                j.put("runs", runs);
+                j.put("warmup", warmup);
+                j.put("median_ms", round3(median));
+                j.put("p90_ms", round3(p90));
+                j.put("min_ms", round3(ms[0]));
+                if (!Double.isNaN(gflop)) j.put("gflop", round3(gflop));
+                if (!Double.isNaN(floorMs)) {
+                    j.put("matmul_peak_gflops", Math.round(peak * 10) / 10.0);
+                    j.put("floor_ms", round3(floorMs));
+                }
+                if (prof != null) {
+                    com.fasterxml.jackson.databind.node.ObjectNode pj = j.putObject("profile");
+                    pj.put("trace", profile.toString());
+                    pj.put("profiled_runs", prof.runs());
+                    pj.put("kernel_ms_per_run", round3(prof.totalMs()));
+                    com.fasterxml.jackson.databind.node.ArrayNode ops = pj.putArray("by_op_type");
+                    for (ProfileSummary.Entry e : prof.byOpType()) {
+                        ops.addObject().put("op_type", e.name()).put("ms_per_run", round3(e.msPerRun())).put("calls_per_run", e.callsPerRun());
+                    }
+                    com.fasterxml.jackson.databind.node.ArrayNode nodes = pj.putArray("slowest_nodes");
+                    for (ProfileSummary.Entry e : prof.byNode().subList(0, Math.min(top, prof.byNode().size()))) {
+                        nodes.addObject().put("node", e.name()).put("op_type", e.opType()).put("ms_per_run", round3(e.msPerRun()));
+                    }
+                }
+                spec.commandLine().getOut().println(om.writeValueAsString(j));
             } else {
                 spec.commandLine().getOut().println(String.format(Locale.ROOT,
                         "%s: median %.2f ms, p90 %.2f ms, min %.2f ms over %d runs (%s, threads %s, input %s)%s%s",
                         model.getFileName(), median, p90, ms[0], runs, s.device(), threads == 0 ? "default" : threads, shape,
                         Double.isNaN(gflop) ? "" : String.format(Locale.ROOT, "; %.2f GFLOP", gflop),
                         Double.isNaN(floorMs) ? "" : String.format(Locale.ROOT, "; FLOP floor %.2f ms at %.0f GFLOP/s (MatMul peak)", floorMs, peak)));
+                if (prof != null) {
+                    java.io.PrintWriter out = spec.commandLine().getOut();
+                    prof.print(out, top);
+                    out.println("trace: " + profile);
+                    out.flush();
+                }
             }
         }
         return 0;
+    }
+
+    private static double round3(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    /**
+     * Profiles {@link #profileRuns} runs (after one warm-up run, which the summary leaves out) in a
+     * session of their own, so the timed runs above carry no profiling cost.
+     */
+    private ProfileSummary profile(NdArray x) throws java.io.IOException {
+        if (profileRuns < 1) throw new IllegalArgumentException("--profile-runs must be >= 1");
+        Path dir = profile.toAbsolutePath().getParent();
+        java.nio.file.Files.createDirectories(dir);
+        Path prefix = dir.resolve(".attnzoo-profile-" + ProcessHandle.current().pid());
+        Path trace;
+        try (OnnxSession s = OnnxSession.open(model, dev.options().withProfiling(prefix))) {
+            for (int i = 0; i < profileRuns + 1; i++) s.run(x);
+            trace = s.endProfiling();
+        }
+        try {
+            ProfileSummary sum = ProfileSummary.read(trace);         // leaves the first (warm-up) run out
+            java.nio.file.Files.move(trace, profile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return sum;
+        } finally {
+            java.nio.file.Files.deleteIfExists(trace);
+        }
     }
 
     /** GFLOP/s of a 1024³ float MatMul on ONNX Runtime with this command's device and threads (best of 10). */

@@ -84,6 +84,37 @@ class CliTest {
     }
 
     @Test
+    void benchProfileWritesTheTraceAndTimesEveryOpType() throws Exception {
+        Path trace = tmp.resolve("prof/convit.json");
+        Run r = cli("bench", tinyOnnx.toString(), "--runs", "2", "--warmup", "1", "--threads", "2",
+                "--profile", trace.toString(), "--profile-runs", "3", "--top", "4", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode p = new ObjectMapper().readTree(r.out()).get("profile");
+        assertThat(p.get("profiled_runs").asInt()).isEqualTo(3);
+        assertThat(p.get("slowest_nodes")).hasSize(4);
+        double sum = 0;
+        for (JsonNode op : p.get("by_op_type")) sum += op.get("ms_per_run").asDouble();
+        assertThat(sum).isCloseTo(p.get("kernel_ms_per_run").asDouble(), org.assertj.core.data.Offset.offset(0.05));
+        assertThat(p.get("by_op_type").get(0).get("ms_per_run").asDouble()).isPositive();
+        // the trace is ONNX Runtime's own: 4 model runs (one warm-up), node events naming their op
+        JsonNode events = new ObjectMapper().readTree(trace.toFile());
+        long runs = 0, matmuls = 0;
+        for (JsonNode e : events) {
+            if ("model_run".equals(e.path("name").asText())) runs++;
+            if (e.path("args").path("op_name").asText().contains("MatMul")) matmuls++;
+        }
+        assertThat(runs).isEqualTo(4);
+        assertThat(matmuls).isPositive();
+        try (var files = Files.list(trace.getParent())) {
+            assertThat(files.map(f -> f.getFileName().toString())).containsExactly("convit.json");
+        }
+        Run text = cli("bench", tinyOnnx.toString(), "--runs", "1", "--warmup", "0", "--profile", tmp.resolve("t.json").toString(),
+                "--profile-runs", "1");
+        assertThat(text.code()).as(text.err()).isZero();
+        assertThat(text.out()).contains("by op type:").contains("slowest nodes:").contains("t.json");
+    }
+
+    @Test
     void truncatedSafetensorsIsAClearErrorAndWritesNothing() throws Exception {
         byte[] all = Files.readAllBytes(FULL.resolve("model.safetensors"));
         Path cut = tmp.resolve("cut.safetensors");
