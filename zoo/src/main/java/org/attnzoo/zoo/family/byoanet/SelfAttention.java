@@ -162,22 +162,35 @@ final class SelfAttention {
      */
     private static Value headProjection(Scope s, String name, Value x, int in, int heads, int d, boolean bias,
                                         boolean[] scaled, double scale) {
+        return headProjection(s, name, "", x, in, heads, d, d, 0, bias, scaled, scale);
+    }
+
+    /**
+     * As above, for the {@code d} rows at {@code offset} within each head's {@code headRows} rows of
+     * the upstream weight (e.g. the key or the value rows of a fused kv projection); the derived
+     * tensors are named with {@code suffix}.
+     */
+    private static Value headProjection(Scope s, String name, String suffix, Value x, int in, int heads, int d, int headRows,
+                                        int offset, boolean bias, boolean[] scaled, double scale) {
         Graph g = s.graph();
         Scope p = s.scope(name);
-        int out = heads * d;
+        int out = heads * headRows;
         float[] w = p.floats("weight", out, in, 1, 1);
         float[] b = bias ? p.floats("bias", out) : null;
         float[] hw = new float[heads * in * d];
-        float[] hb = bias ? new float[out] : null;
-        for (int r = 0; r < out; r++) {
-            int hd = r / d, j = r % d;
-            double sc = scaled[r] ? scale : 1.0;
-            for (int c = 0; c < in; c++) hw[(hd * in + c) * d + j] = (float) (w[r * in + c] * sc);
-            if (bias) hb[r] = (float) (b[r] * sc);
+        float[] hb = bias ? new float[heads * d] : null;
+        for (int hd = 0; hd < heads; hd++) {
+            for (int j = 0; j < d; j++) {
+                int r = hd * headRows + offset + j;
+                double sc = scaled[r] ? scale : 1.0;
+                for (int c = 0; c < in; c++) hw[(hd * in + c) * d + j] = (float) (w[r * in + c] * sc);
+                if (bias) hb[hd * d + j] = (float) (b[r] * sc);
+            }
         }
-        Value y = g.matMul(x, p.derived("weight_heads", "1x1 conv weight as [heads, in, head_dim]"
+        Value y = g.matMul(x, p.derived("weight_heads" + suffix, "1x1 conv weight" + (offset != 0 || d != headRows
+                ? " rows " + offset + ".." + (offset + d - 1) + " of each head's " + headRows : "") + " as [heads, in, head_dim]"
                 + (scale != 1.0 ? ", attention scale folded in" : ""), hw, heads, in, d));
-        return bias ? g.add(y, p.derived("bias_heads", null, hb, heads, 1, d)) : y;
+        return bias ? g.add(y, p.derived("bias_heads" + suffix, null, hb, heads, 1, d)) : y;
     }
 
     // ------------------------------------------------------------------ halo
@@ -215,11 +228,14 @@ final class SelfAttention {
         Value q = g.reshape(headProjection(s, "q", xq, dim, heads, dqk, sa.qkvBias(), qRows, scaleQ ? scale : 1.0),
                 -1, heads, nb, hw, dqk);
 
-        // keys/values per head, [B, heads, H*W (+1 zero row for the padding), dqk + dv]; every block's window by one Gather
+        // keys and values per head, [B, heads, H*W (+1 zero row for the padding), d]; every block's window by one Gather each
         boolean[] kRows = new boolean[heads * (dqk + dv)];
         for (int r = 0; r < kRows.length; r++) kRows[r] = !scaleQ && r % (dqk + dv) < dqk;
-        Value kv = headProjection(s, "kv", xcl, dim, heads, dqk + dv, sa.qkvBias(), kRows, scaleQ ? 1.0 : scale);
-        Value kvz = g.pad(kv, new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
+        double kScale = scaleQ ? 1.0 : scale;
+        Value kz = g.pad(headProjection(s, "kv", "_k", xcl, dim, heads, dqk, dqk + dv, 0, sa.qkvBias(), kRows, kScale),
+                new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
+        Value vz = g.pad(headProjection(s, "kv", "_v", xcl, dim, heads, dv, dqk + dv, dqk, sa.qkvBias(), kRows, kScale),
+                new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
         long[] idx = new long[nb * kk];
         for (int by = 0; by < nbh; by++) {
             for (int bx = 0; bx < nbw; bx++) {
@@ -232,10 +248,12 @@ final class SelfAttention {
                 }
             }
         }
-        Value windows = g.reshape(g.gather(kvz, g.intsTensor("halo_windows", idx, (long) nb * kk), 2), -1, heads, nb, kk, dqk + dv);
-        Value[] kvs = g.split(windows, 4, dqk, dv);
+        Value windowIdx = g.intsTensor("halo_windows", idx, (long) nb * kk);
+        Value kWin = g.reshape(g.gather(kz, windowIdx, 2), -1, heads, nb, kk, dqk);
+        Value vWin = g.reshape(g.gather(vz, windowIdx, 2), -1, heads, nb, kk, dv);
 
         // one MatMul for content and position: [q | rel_h(q) | rel_w(q)] · [k | onehot(key row) | onehot(key col)]
+        long countedBefore = g.macs();
         Value[] rel = relativeRows(g, q, s.scope("pos_embed"), dqk, bsd, bsd, win, win);      // [.., hw, win] each
         Value qAug = g.concat(4, q, rel[0], rel[1]);
         float[] onehot = new float[kk * 2 * win];
@@ -244,13 +262,18 @@ final class SelfAttention {
             onehot[j * 2 * win + win + j % win] = 1f;
         }
         Value e = g.constant("key_position_onehot", onehot, kk, 2L * win);
-        Value eFull = g.op1("Expand", new Value[]{e, g.concat(0, g.shapeOf(kvs[0], 0, 3), g.ints(kk, 2L * win))}, e.dtype(),
-                new long[]{kvs[0].dim(0), heads, nb, kk, 2L * win});
-        Value kAug = g.concat(4, kvs[0], eFull);
+        Value eFull = g.op1("Expand", new Value[]{e, g.concat(0, g.shapeOf(kWin, 0, 3), g.ints(kk, 2L * win))}, e.dtype(),
+                new long[]{kWin.dim(0), heads, nb, kk, 2L * win});
+        Value kAug = g.concat(4, kWin, eFull);
         Value logits = g.matMul(qAug, g.transpose(kAug, 0, 1, 2, 4, 3));          // [B, heads, nb, hw, kk]
-        Value out = g.matMul(g.softmax(logits, -1), kvs[1]);                      // [B, heads, nb, hw, dv]
+        // The FLOP floor counts the model's arithmetic, not the trick's: per head and block, upstream's
+        // q·k and the two relative products (q times a (2·win-1)-row table per axis), not the one-hot columns.
+        long perHeadBlock = (long) hw * kk * dqk + 2L * hw * (2 * win - 1) * dqk;
+        g.addMacs((long) heads * nb * perHeadBlock - (g.macs() - countedBefore));
+        Value out = g.matMul(g.softmax(logits, -1), vWin);                         // [B, heads, nb, hw, dv]
         Value o7 = g.reshape(out, -1, heads, nbh, nbw, bsd, bsd, dv);
-        Value y = g.reshape(g.transpose(o7, 0, 1, 6, 2, 4, 3, 5), -1, (long) heads * dv, (long) nbh * bsd, (long) nbw * bsd);
+        Value ycl = g.reshape(g.transpose(o7, 0, 2, 4, 3, 5, 1, 6), -1, (long) nbh * bsd, (long) nbw * bsd, (long) heads * dv);
+        Value y = g.transpose(ycl, 0, 3, 1, 2);
         return avgPool ? g.avgPool2d(y, new int[]{2, 2}, new int[]{2, 2}, new int[]{0, 0, 0, 0}, true, false) : y;
     }
 
