@@ -2,15 +2,7 @@ package org.attnzoo.zoo.parity;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.attnzoo.converters.Checkpoints;
-import org.attnzoo.sdk.graph.OnnxModel;
-import org.attnzoo.sdk.io.Npy;
 import org.attnzoo.sdk.model.Preprocessing;
-import org.attnzoo.sdk.runtime.NdArray;
-import org.attnzoo.sdk.runtime.OnnxSession;
-import org.attnzoo.sdk.tensor.StateDict;
-import org.attnzoo.sdk.testing.OnnxChecker;
-import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.ModelBuilder;
 import org.attnzoo.zoo.family.davit.DaViT;
 import org.junit.jupiter.api.Test;
@@ -28,8 +20,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * padded, no qkv bias), loaded from timm's layout and from the authors' ({'state_dict': ...} .pth).
  */
 class DaViTParityTest {
-    static final Path FIXTURES = Path.of("src/test/resources/parity");
-
     @TempDir
     Path tmp;
 
@@ -37,24 +27,11 @@ class DaViTParityTest {
     @CsvSource({"davit_reduced,weights.safetensors", "davit_reduced,authors.pth",
             "davit_reduced_70,weights.safetensors", "davit_reduced_70,authors.pth"})
     void reducedConfigsMatchTimm(String fixture, String file) throws Exception {
-        Path dir = FIXTURES.resolve(fixture);
-        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
-        DaViT.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), DaViT.Config.class);
+        DaViT.Config cfg = ParityFixture.config(fixture, DaViT.Config.class);
         DaViT arch = new DaViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
-        assertThat(DaViT.parameterCount(cfg)).isEqualTo(meta.get("parameters").asLong());
-        try (StateDict sd = Checkpoints.open(dir.resolve(file))) {
-            ModelBuilder.Built built = ModelBuilder.build(arch, sd);
-            assertThat(built.parameters()).isEqualTo(meta.get("parameters").asLong());
-            Path onnx = tmp.resolve("model.onnx");
-            OnnxModel.save(built.graph(), onnx);
-            OnnxChecker.check(onnx);
-            NdArray x = Npy.read(dir.resolve("input.npy"));
-            NdArray want = Npy.read(dir.resolve("expected.npy"));
-            try (OnnxSession s = OnnxSession.open(onnx)) {
-                double rel = Parity.assertParity(fixture + "/" + file, s.run(x), want, 1e-4);
-                System.out.printf("parity %s/%s: relative L2 %.2e%n", fixture, file, rel);
-            }
-        }
+        long params = ParityFixture.meta(fixture).get("parameters").asLong();
+        assertThat(DaViT.parameterCount(cfg)).isEqualTo(params);
+        ParityFixture.check(fixture + "/" + file, arch, ParityFixture.dir(fixture).resolve(file), fixture, tmp, params);
     }
 
     /**
@@ -63,7 +40,7 @@ class DaViTParityTest {
      */
     @Test
     void variantsHaveTimmsParameterCounts() throws Exception {
-        JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("davit_param_counts.json").toFile());
+        JsonNode counts = new ObjectMapper().readTree(ParityFixture.ROOT.resolve("davit_param_counts.json").toFile());
         assertThat(DaViT.VARIANTS.keySet()).containsExactlyInAnyOrderElementsOf(() -> counts.fieldNames());
         for (var e : DaViT.VARIANTS.entrySet()) {
             assertThat(DaViT.parameterCount(e.getValue())).as(e.getKey()).isEqualTo(counts.get(e.getKey()).get("parameters").asLong());

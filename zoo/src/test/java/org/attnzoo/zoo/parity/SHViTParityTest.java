@@ -7,10 +7,8 @@ import org.attnzoo.converters.StateDicts;
 import org.attnzoo.sdk.graph.OnnxModel;
 import org.attnzoo.sdk.io.Npy;
 import org.attnzoo.sdk.model.Preprocessing;
-import org.attnzoo.sdk.runtime.NdArray;
 import org.attnzoo.sdk.runtime.OnnxSession;
 import org.attnzoo.sdk.tensor.StateDict;
-import org.attnzoo.sdk.testing.OnnxChecker;
 import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.ModelBuilder;
 import org.attnzoo.zoo.family.shvit.SHViT;
@@ -32,8 +30,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * buffers, which are not counted.
  */
 class SHViTParityTest {
-    static final Path FIXTURES = Path.of("src/test/resources/parity");
-
     @TempDir
     Path tmp;
 
@@ -41,31 +37,17 @@ class SHViTParityTest {
     @CsvSource({"shvit_reduced,weights.safetensors", "shvit_reduced,authors.pth",
             "shvit_reduced_80,weights.safetensors", "shvit_reduced_80,authors.pth"})
     void reducedConfigsMatchTimm(String fixture, String file) throws Exception {
-        Path dir = FIXTURES.resolve(fixture);
-        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
-        SHViT.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), SHViT.Config.class);
+        SHViT.Config cfg = ParityFixture.config(fixture, SHViT.Config.class);
         SHViT arch = new SHViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
-        try (StateDict sd = Checkpoints.open(dir.resolve(file))) {
-            ModelBuilder.Built built = ModelBuilder.build(arch, sd);
-            assertThat(built.parameters()).isEqualTo(meta.get("parameters").asLong());
-            Path onnx = tmp.resolve("model.onnx");
-            OnnxModel.save(built.graph(), onnx);
-            OnnxChecker.check(onnx);
-            NdArray x = Npy.read(dir.resolve("input.npy"));
-            NdArray want = Npy.read(dir.resolve("expected.npy"));
-            try (OnnxSession s = OnnxSession.open(onnx)) {
-                double rel = Parity.assertParity(fixture + "/" + file, s.run(x), want, 1e-4);
-                System.out.printf("parity %s/%s: relative L2 %.2e%n", fixture, file, rel);
-            }
-        }
+        ParityFixture.check(fixture + "/" + file, arch, ParityFixture.dir(fixture).resolve(file), fixture, tmp,
+                ParityFixture.meta(fixture).get("parameters").asLong());
     }
 
     /** An authors' distillation checkpoint: head and head_dist are averaged at eval; two equal heads give the same logits. */
     @Test
     void authorsDistillationHeadIsAveraged() throws Exception {
-        Path dir = FIXTURES.resolve("shvit_reduced");
-        JsonNode meta = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
-        SHViT.Config cfg = new ObjectMapper().treeToValue(meta.get("config"), SHViT.Config.class);
+        Path dir = ParityFixture.dir("shvit_reduced");
+        SHViT.Config cfg = ParityFixture.config("shvit_reduced", SHViT.Config.class);
         SHViT arch = new SHViT("shvit_reduced", cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         try (StateDict sd = Checkpoints.open(dir.resolve("authors.pth"))) {
             java.util.Map<String, org.attnzoo.sdk.tensor.TensorData> m = new java.util.LinkedHashMap<>(StateDicts.toMap(sd));
@@ -81,7 +63,7 @@ class SHViTParityTest {
 
     @Test
     void fullVariantsHaveTimmsParameterCounts() throws Exception {
-        JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("shvit_param_counts.json").toFile());
+        JsonNode counts = new ObjectMapper().readTree(ParityFixture.ROOT.resolve("shvit_param_counts.json").toFile());
         assertThat(SHViT.VARIANTS.keySet()).containsExactlyInAnyOrderElementsOf(() -> counts.fieldNames());
         for (String v : SHViT.VARIANTS.keySet()) {
             JsonNode c = counts.get(v);
