@@ -43,6 +43,35 @@ class ByoaNetParityTest {
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
     }
 
+    /**
+     * Large halo layers run their logits, softmax and value product in groups of query blocks
+     * (about 2 MiB of logits each; the reduced fixtures are smaller than that, so here the group
+     * size is forced down to one block): the same outputs, and more Softmax nodes in the graph.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"byoanet_halo", "byoanet_halo_128", "byoanet_regnet"})
+    void haloAttentionInGroupsOfBlocksMatchesTimm(String fixture) throws Exception {
+        ByoaNet.Config cfg = ParityFixture.config(fixture, ByoaNet.Config.class);
+        ByoaNet arch = new ByoaNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
+        long whole = softmaxNodes(ModelBuilder.buildSynthetic(arch, 0));
+        String key = "attnzoo.halo.chunk_bytes", before = System.getProperty(key);
+        System.setProperty(key, "1");
+        try {
+            long grouped = softmaxNodes(ModelBuilder.buildSynthetic(arch, 0));
+            assertThat(grouped).as("Softmax nodes, grouped vs whole").isGreaterThan(whole);
+            ParityFixture.check(fixture + " (grouped)", arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp,
+                    ParityFixture.meta(fixture).get("parameters").asLong());
+        } finally {
+            if (before == null) System.clearProperty(key);
+            else System.setProperty(key, before);
+        }
+    }
+
+    private static long softmaxNodes(ModelBuilder.Built b) {
+        return org.attnzoo.sdk.graph.OnnxModel.toProto(b.graph()).getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("Softmax")).count();
+    }
+
     @Test
     void everyVariantResolvesAsTimmDoesAndHasItsParameterCount() throws Exception {
         ObjectMapper json = new ObjectMapper();

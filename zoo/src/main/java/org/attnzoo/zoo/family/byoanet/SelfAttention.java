@@ -33,6 +33,16 @@ import org.attnzoo.sdk.nn.Scope;
  * {@code norm_q} and {@code norm_v} BatchNorms go into its qkv projection.
  */
 final class SelfAttention {
+    /**
+     * Halo attention's logits, softmax and value product run in groups of query blocks whose logits
+     * take about this many bytes (2 MiB by default: fits a core's share of a typical L2/L3; system
+     * property {@value #CHUNK_PROPERTY} changes it at build time).
+     */
+    static final long DEFAULT_CHUNK_BYTES = 2L << 20;
+    static final String CHUNK_PROPERTY = "attnzoo.halo.chunk_bytes";
+    /** Logits up to this many chunks run in one piece: below it the extra nodes cost what the cache saves. */
+    static final int CHUNK_ABOVE = 4;
+
     private SelfAttention() {
     }
 
@@ -248,9 +258,6 @@ final class SelfAttention {
                 }
             }
         }
-        Value windowIdx = g.intsTensor("halo_windows", idx, (long) nb * kk);
-        Value kWin = g.reshape(g.gather(kz, windowIdx, 2), -1, heads, nb, kk, dqk);
-        Value vWin = g.reshape(g.gather(vz, windowIdx, 2), -1, heads, nb, kk, dv);
 
         // one MatMul for content and position: [q | rel_h(q) | rel_w(q)] · [k | onehot(key row) | onehot(key col)]
         long countedBefore = g.macs();
@@ -262,15 +269,31 @@ final class SelfAttention {
             onehot[j * 2 * win + win + j % win] = 1f;
         }
         Value e = g.constant("key_position_onehot", onehot, kk, 2L * win);
-        Value eFull = g.op1("Expand", new Value[]{e, g.concat(0, g.shapeOf(kWin, 0, 3), g.ints(kk, 2L * win))}, e.dtype(),
-                new long[]{kWin.dim(0), heads, nb, kk, 2L * win});
-        Value kAug = g.concat(4, kWin, eFull);
-        Value logits = g.matMul(qAug, g.transpose(kAug, 0, 1, 2, 4, 3));          // [B, heads, nb, hw, kk]
+        // Logits, softmax and the value product run per group of blocks whose logits fit in cache,
+        // so the three passes over them stay out of main memory.
+        long chunk = Math.max(1, Long.getLong(CHUNK_PROPERTY, DEFAULT_CHUNK_BYTES));
+        double logitBytes = 4.0 * heads * nb * hw * kk;
+        int groups = logitBytes <= CHUNK_ABOVE * chunk ? 1 : (int) Math.min(nb, Math.ceil(logitBytes / chunk));
+        long[] sizes = new long[groups];
+        for (int gi = 0; gi < groups; gi++) sizes[gi] = (long) nb * (gi + 1) / groups - (long) nb * gi / groups;
+        Value[] qParts = groups == 1 ? new Value[]{qAug} : g.split(qAug, 2, sizes);
+        Value[] outs = new Value[groups];
+        for (int gi = 0, b0 = 0; gi < groups; b0 += (int) sizes[gi], gi++) {
+            int nbg = (int) sizes[gi];
+            Value windowIdx = g.intsTensor("halo_windows", java.util.Arrays.copyOfRange(idx, b0 * kk, (b0 + nbg) * kk), (long) nbg * kk);
+            Value kWin = g.reshape(g.gather(kz, windowIdx, 2), -1, heads, nbg, kk, dqk);
+            Value vWin = g.reshape(g.gather(vz, windowIdx, 2), -1, heads, nbg, kk, dv);
+            Value eFull = g.op1("Expand", new Value[]{e, g.concat(0, g.shapeOf(kWin, 0, 3), g.ints(kk, 2L * win))}, e.dtype(),
+                    new long[]{kWin.dim(0), heads, nbg, kk, 2L * win});
+            Value kAug = g.concat(4, kWin, eFull);
+            Value logits = g.matMul(qParts[gi], g.transpose(kAug, 0, 1, 2, 4, 3));      // [B, heads, nbg, hw, kk]
+            outs[gi] = g.matMul(g.softmax(logits, -1), vWin);                          // [B, heads, nbg, hw, dv]
+        }
+        Value out = groups == 1 ? outs[0] : g.concat(2, outs);                          // [B, heads, nb, hw, dv]
         // The FLOP floor counts the model's arithmetic, not the trick's: per head and block, upstream's
-        // q·k and the two relative products (q times a (2·win-1)-row table per axis), not the one-hot columns.
-        long perHeadBlock = (long) hw * kk * dqk + 2L * hw * (2 * win - 1) * dqk;
+        // q·k, the two relative products (q times a (2·win-1)-row table per axis) and the value product.
+        long perHeadBlock = (long) hw * kk * dqk + 2L * hw * (2 * win - 1) * dqk + (long) hw * kk * dv;
         g.addMacs((long) heads * nb * perHeadBlock - (g.macs() - countedBefore));
-        Value out = g.matMul(g.softmax(logits, -1), vWin);                         // [B, heads, nb, hw, dv]
         Value o7 = g.reshape(out, -1, heads, nbh, nbw, bsd, bsd, dv);
         Value ycl = g.reshape(g.transpose(o7, 0, 2, 4, 3, 5, 1, 6), -1, (long) nbh * bsd, (long) nbw * bsd, (long) heads * dv);
         Value y = g.transpose(ycl, 0, 3, 1, 2);
