@@ -1,5 +1,8 @@
 package org.attnzoo.zoo.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.attnzoo.sdk.io.Npy;
 import org.attnzoo.sdk.runtime.NdArray;
 import org.attnzoo.sdk.runtime.OnnxSession;
@@ -8,6 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -56,72 +60,76 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (runs < 1) throw new IllegalArgumentException("--runs must be >= 1");
+        if (profile != null && profileRuns < 1) throw new IllegalArgumentException("--profile-runs must be >= 1");
+        if (top < 1) throw new IllegalArgumentException("--top must be >= 1");
+        NdArray x;
+        double[] ms = new double[runs];
+        String device, macsMeta;
         try (OnnxSession s = OnnxSession.open(model, dev.options())) {
-            NdArray x = input != null ? Npy.read(input) : randomInput(s);
+            x = input != null ? Npy.read(input) : randomInput(s);
             for (int i = 0; i < warmup; i++) s.run(x);
-            double[] ms = new double[runs];
             for (int i = 0; i < runs; i++) {
                 long t0 = System.nanoTime();
                 s.run(x);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
-            Arrays.sort(ms);
-            double median = percentile(ms, 50), p90 = percentile(ms, 90);
-            String shape = Arrays.toString(x.shape());
-            if (top < 1) throw new IllegalArgumentException("--top must be >= 1");
-            int threads = dev.threads;
-            String macsMeta = s.metadata().get("attnzoo.macs");
-            double gflop = macsMeta == null ? Double.NaN : 2.0 * Long.parseLong(macsMeta) * x.shape()[0] / 1e9;
-            double peak = floor ? matMulPeakGflops() : Double.NaN;
-            double floorMs = gflop / peak * 1e3;
-            ProfileSummary prof = profile != null ? profile(x) : null;
-            if (json) {
-                com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
-                com.fasterxml.jackson.databind.node.ObjectNode j = om.createObjectNode();
-                j.put("model", model.toString());
-                j.put("device", s.device().toString());
-                j.put("threads", threads);
-                com.fasterxml.jackson.databind.node.ArrayNode shp = j.putArray("input_shape");
-                for (long d : x.shape()) shp.add(d);
-                j.put("runs", runs);
-                j.put("warmup", warmup);
-                j.put("median_ms", round3(median));
-                j.put("p90_ms", round3(p90));
-                j.put("min_ms", round3(ms[0]));
-                if (!Double.isNaN(gflop)) j.put("gflop", round3(gflop));
-                if (!Double.isNaN(floorMs)) {
-                    j.put("matmul_peak_gflops", Math.round(peak * 10) / 10.0);
-                    j.put("floor_ms", round3(floorMs));
+            device = s.device().toString();
+            macsMeta = s.metadata().get("attnzoo.macs");
+        }
+        Arrays.sort(ms);
+        double median = percentile(ms, 50), p90 = percentile(ms, 90);
+        int threads = dev.threads;
+        double gflop = macsMeta == null ? Double.NaN : 2.0 * Long.parseLong(macsMeta) * x.shape()[0] / 1e9;
+        double peak = floor ? matMulPeakGflops() : Double.NaN;
+        double floorMs = gflop / peak * 1e3;
+        // one session at a time: a second copy of a large model's weights could exhaust memory
+        ProfileSummary prof = profile != null ? profile(x) : null;
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            ObjectMapper om = new ObjectMapper();
+            ObjectNode j = om.createObjectNode();
+            j.put("model", model.toString());
+            j.put("device", device);
+            j.put("threads", threads);
+            ArrayNode shp = j.putArray("input_shape");
+            for (long d : x.shape()) shp.add(d);
+            j.put("runs", runs);
+            j.put("warmup", warmup);
+            j.put("median_ms", round3(median));
+            j.put("p90_ms", round3(p90));
+            j.put("min_ms", round3(ms[0]));
+            if (!Double.isNaN(gflop)) j.put("gflop", round3(gflop));
+            if (!Double.isNaN(floorMs)) {
+                j.put("matmul_peak_gflops", Math.round(peak * 10) / 10.0);
+                j.put("floor_ms", round3(floorMs));
+            }
+            if (prof != null) {
+                ObjectNode pj = j.putObject("profile");
+                pj.put("trace", profile.toString());
+                pj.put("profiled_runs", prof.runs());
+                pj.put("kernel_ms_per_run", round3(prof.totalMs()));
+                ArrayNode ops = pj.putArray("by_op_type");
+                for (ProfileSummary.Entry e : prof.byOpType()) {
+                    ops.addObject().put("op_type", e.name()).put("ms_per_run", round3(e.msPerRun())).put("calls_per_run", e.callsPerRun());
                 }
-                if (prof != null) {
-                    com.fasterxml.jackson.databind.node.ObjectNode pj = j.putObject("profile");
-                    pj.put("trace", profile.toString());
-                    pj.put("profiled_runs", prof.runs());
-                    pj.put("kernel_ms_per_run", round3(prof.totalMs()));
-                    com.fasterxml.jackson.databind.node.ArrayNode ops = pj.putArray("by_op_type");
-                    for (ProfileSummary.Entry e : prof.byOpType()) {
-                        ops.addObject().put("op_type", e.name()).put("ms_per_run", round3(e.msPerRun())).put("calls_per_run", e.callsPerRun());
-                    }
-                    com.fasterxml.jackson.databind.node.ArrayNode nodes = pj.putArray("slowest_nodes");
-                    for (ProfileSummary.Entry e : prof.byNode().subList(0, Math.min(top, prof.byNode().size()))) {
-                        nodes.addObject().put("node", e.name()).put("op_type", e.opType()).put("ms_per_run", round3(e.msPerRun()));
-                    }
-                }
-                spec.commandLine().getOut().println(om.writeValueAsString(j));
-            } else {
-                spec.commandLine().getOut().println(String.format(Locale.ROOT,
-                        "%s: median %.2f ms, p90 %.2f ms, min %.2f ms over %d runs (%s, threads %s, input %s)%s%s",
-                        model.getFileName(), median, p90, ms[0], runs, s.device(), threads == 0 ? "default" : threads, shape,
-                        Double.isNaN(gflop) ? "" : String.format(Locale.ROOT, "; %.2f GFLOP", gflop),
-                        Double.isNaN(floorMs) ? "" : String.format(Locale.ROOT, "; FLOP floor %.2f ms at %.0f GFLOP/s (MatMul peak)", floorMs, peak)));
-                if (prof != null) {
-                    java.io.PrintWriter out = spec.commandLine().getOut();
-                    prof.print(out, top);
-                    out.println("trace: " + profile);
-                    out.flush();
+                ArrayNode nodes = pj.putArray("slowest_nodes");
+                for (ProfileSummary.Entry e : prof.byNode().subList(0, Math.min(top, prof.byNode().size()))) {
+                    nodes.addObject().put("node", e.name()).put("op_type", e.opType()).put("ms_per_run", round3(e.msPerRun()));
                 }
             }
+            out.println(om.writeValueAsString(j));
+        } else {
+            out.println(String.format(Locale.ROOT,
+                    "%s: median %.2f ms, p90 %.2f ms, min %.2f ms over %d runs (%s, threads %s, input %s)%s%s",
+                    model.getFileName(), median, p90, ms[0], runs, device, threads == 0 ? "default" : threads, Arrays.toString(x.shape()),
+                    Double.isNaN(gflop) ? "" : String.format(Locale.ROOT, "; %.2f GFLOP", gflop),
+                    Double.isNaN(floorMs) ? "" : String.format(Locale.ROOT, "; FLOP floor %.2f ms at %.0f GFLOP/s (MatMul peak)", floorMs, peak)));
+            if (prof != null) {
+                prof.print(out, top);
+                out.println("trace: " + profile);
+            }
         }
+        out.flush();
         return 0;
     }
 
@@ -134,7 +142,6 @@ final class BenchCommand implements Callable<Integer> {
      * session of their own, so the timed runs above carry no profiling cost.
      */
     private ProfileSummary profile(NdArray x) throws java.io.IOException {
-        if (profileRuns < 1) throw new IllegalArgumentException("--profile-runs must be >= 1");
         Path dir = profile.toAbsolutePath().getParent();
         java.nio.file.Files.createDirectories(dir);
         Path prefix = dir.resolve(".attnzoo-profile-" + ProcessHandle.current().pid());
