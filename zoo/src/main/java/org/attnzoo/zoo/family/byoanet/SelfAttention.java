@@ -165,42 +165,40 @@ final class SelfAttention {
     }
 
     /**
-     * A 1×1 projection per head on channels-last pixels: {@code x [B, 1, N, C]} times
-     * {@code [heads, C, d]} gives {@code [B, heads, N, d]}; output row {@code h·d + j} of the
-     * upstream weight is column {@code j} of head {@code h}; rows with {@code scaled[r]} are
-     * multiplied by {@code scale}.
+     * 1×1 projections per head on channels-last pixels: {@code x [B, 1, N, C]} times
+     * {@code [heads, C, d]} gives {@code [B, heads, N, d]}. Each head owns {@code headRows}
+     * consecutive rows of the upstream weight; they are cut into consecutive parts of
+     * {@code parts[i]} rows, one projection per part (a fused kv projection gives keys and values
+     * as two tensors, with no Split after it), the derived tensors named with {@code suffixes[i]}.
+     * Rows with {@code scaled[r]} are multiplied by {@code scale}. The checkpoint is read once.
      */
-    private static Value headProjection(Scope s, String name, Value x, int in, int heads, int d, boolean bias,
-                                        boolean[] scaled, double scale) {
-        return headProjection(s, name, "", x, in, heads, d, d, 0, bias, scaled, scale);
-    }
-
-    /**
-     * As above, for the {@code d} rows at {@code offset} within each head's {@code headRows} rows of
-     * the upstream weight (e.g. the key or the value rows of a fused kv projection); the derived
-     * tensors are named with {@code suffix}.
-     */
-    private static Value headProjection(Scope s, String name, String suffix, Value x, int in, int heads, int d, int headRows,
-                                        int offset, boolean bias, boolean[] scaled, double scale) {
+    private static Value[] headProjections(Scope s, String name, Value x, int in, int heads, int[] parts, String[] suffixes,
+                                           boolean bias, boolean[] scaled, double scale) {
         Graph g = s.graph();
         Scope p = s.scope(name);
-        int out = heads * headRows;
-        float[] w = p.floats("weight", out, in, 1, 1);
-        float[] b = bias ? p.floats("bias", out) : null;
-        float[] hw = new float[heads * in * d];
-        float[] hb = bias ? new float[heads * d] : null;
-        for (int hd = 0; hd < heads; hd++) {
-            for (int j = 0; j < d; j++) {
-                int r = hd * headRows + offset + j;
-                double sc = scaled[r] ? scale : 1.0;
-                for (int c = 0; c < in; c++) hw[(hd * in + c) * d + j] = (float) (w[r * in + c] * sc);
-                if (bias) hb[hd * d + j] = (float) (b[r] * sc);
+        int headRows = 0;
+        for (int d : parts) headRows += d;
+        float[] w = p.floats("weight", (long) heads * headRows, in, 1, 1);
+        float[] b = bias ? p.floats("bias", (long) heads * headRows) : null;
+        Value[] out = new Value[parts.length];
+        for (int part = 0, offset = 0; part < parts.length; offset += parts[part], part++) {
+            int d = parts[part];
+            float[] hw = new float[heads * in * d];
+            float[] hb = bias ? new float[heads * d] : null;
+            for (int hd = 0; hd < heads; hd++) {
+                for (int j = 0; j < d; j++) {
+                    int r = hd * headRows + offset + j;
+                    double sc = scaled[r] ? scale : 1.0;
+                    for (int c = 0; c < in; c++) hw[(hd * in + c) * d + j] = (float) (w[r * in + c] * sc);
+                    if (bias) hb[hd * d + j] = (float) (b[r] * sc);
+                }
             }
+            Value y = g.matMul(x, p.derived("weight_heads" + suffixes[part], "1x1 conv weight" + (parts.length > 1
+                    ? " rows " + offset + ".." + (offset + d - 1) + " of each head's " + headRows : "") + " as [heads, in, head_dim]"
+                    + (scale != 1.0 ? ", attention scale folded in" : ""), hw, heads, in, d));
+            out[part] = bias ? g.add(y, p.derived("bias_heads" + suffixes[part], null, hb, heads, 1, d)) : y;
         }
-        Value y = g.matMul(x, p.derived("weight_heads" + suffix, "1x1 conv weight" + (offset != 0 || d != headRows
-                ? " rows " + offset + ".." + (offset + d - 1) + " of each head's " + headRows : "") + " as [heads, in, head_dim]"
-                + (scale != 1.0 ? ", attention scale folded in" : ""), hw, heads, in, d));
-        return bias ? g.add(y, p.derived("bias_heads" + suffix, null, hb, heads, 1, d)) : y;
+        return out;
     }
 
     // ------------------------------------------------------------------ halo
@@ -235,17 +233,16 @@ final class SelfAttention {
         Value xq = g.gather(xcl, g.intsTensor("halo_query_pixels", qidx, (long) nb * hw), 2);
         boolean[] qRows = new boolean[heads * dqk];
         java.util.Arrays.fill(qRows, scaleQ);
-        Value q = g.reshape(headProjection(s, "q", xq, dim, heads, dqk, sa.qkvBias(), qRows, scaleQ ? scale : 1.0),
-                -1, heads, nb, hw, dqk);
+        Value q = g.reshape(headProjections(s, "q", xq, dim, heads, new int[]{dqk}, new String[]{""}, sa.qkvBias(), qRows,
+                scaleQ ? scale : 1.0)[0], -1, heads, nb, hw, dqk);
 
         // keys and values per head, [B, heads, H*W (+1 zero row for the padding), d]; every block's window by one Gather each
         boolean[] kRows = new boolean[heads * (dqk + dv)];
         for (int r = 0; r < kRows.length; r++) kRows[r] = !scaleQ && r % (dqk + dv) < dqk;
         double kScale = scaleQ ? 1.0 : scale;
-        Value kz = g.pad(headProjection(s, "kv", "_k", xcl, dim, heads, dqk, dqk + dv, 0, sa.qkvBias(), kRows, kScale),
-                new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
-        Value vz = g.pad(headProjection(s, "kv", "_v", xcl, dim, heads, dv, dqk + dv, dqk, sa.qkvBias(), kRows, kScale),
-                new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
+        Value[] kv = headProjections(s, "kv", xcl, dim, heads, new int[]{dqk, dv}, new String[]{"_k", "_v"}, sa.qkvBias(), kRows, kScale);
+        Value kz = g.pad(kv[0], new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
+        Value vz = g.pad(kv[1], new long[]{0, 0, 0, 0, 0, 0, 1, 0}, 0f);
         long[] idx = new long[nb * kk];
         for (int by = 0; by < nbh; by++) {
             for (int bx = 0; bx < nbw; bx++) {
