@@ -27,16 +27,17 @@ import java.util.WeakHashMap;
  * registered native kernel for the same (domain, op) replaces it. See docs/custom-ops.md.
  *
  * <p>Layout, heads first: q, k, v {@code [B, heads, *spatial, head_dim]}; output the same as q.
- * Node inputs: {@code Q, K, V, RPB, NEIGHBORS, BIAS_INDEX}. {@code RPB} is the bias table
- * {@code [heads, 2k₁-1, ...]}; without one, a {@code [1, 1, ...]} zero table is passed.
- * {@code NEIGHBORS} / {@code BIAS_INDEX} are int64 {@code [tokens, window]} tables computed here at
- * build time (they depend only on the resolution and attributes), stored once per graph and
- * signature. Attributes: {@code kernel_size}, {@code dilation}, {@code is_causal} (ints, one per
+ * Node inputs: {@code Q, K, V, RPB, Q_INDEX, KV_INDEX, BIAS_INDEX, OUT_INDEX}. {@code RPB} is the
+ * bias table {@code [heads, 2k₁-1, ...]}; without one, a {@code [1, 1, ...]} zero table is passed.
+ * The four int64 index tables are computed here at build time from the resolution and attributes
+ * (see {@link NeighborhoodTiles}: queries in tiles against the union of their windows, the tile
+ * size chosen by shape), stored once per graph and signature; a native kernel may ignore them.
+ * Attributes: {@code kernel_size}, {@code dilation}, {@code is_causal} (ints, one per
  * axis) and {@code scale} (float, multiplies q·k before the bias is added).
  */
 public final class NeighborhoodAttention {
     public static final String DOMAIN = "org.attnzoo.neighborhood";
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     private static final int OPSET = 17;
 
     private static final Map<Graph, Map<String, Value[]>> TABLES = new WeakHashMap<>();
@@ -58,6 +59,16 @@ public final class NeighborhoodAttention {
 
     public static Value op3d(Graph g, Value q, Value k, Value v, Value rpb, int[] kernel, int[] dilation, boolean[] causal, float scale, boolean inline) {
         return apply(3, g, q, k, v, rpb, kernel, dilation, causal, scale, inline);
+    }
+
+    /**
+     * The op with the function body's tile size per axis forced ({@code null}: chosen by
+     * {@link NeighborhoodTiles#choose}). {@code 1} on every axis is the per-query gathered form,
+     * a size at least the axis length the dense masked form. Semantics do not depend on it.
+     */
+    public static Value opTiled(Graph g, Value q, Value k, Value v, Value rpb, int[] kernel, int[] dilation, boolean[] causal, float scale,
+                                boolean inline, int[] tile) {
+        return apply(kernel.length, g, q, k, v, rpb, kernel, dilation, causal, scale, inline, tile);
     }
 
     /** Defaults: dilation 1, non-causal on every axis. */
@@ -122,6 +133,11 @@ public final class NeighborhoodAttention {
 
     private static Value apply(int dims, Graph g, Value q, Value k, Value v, Value rpb, int[] kernel, int[] dilation, boolean[] causal,
                                float scale, boolean inline) {
+        return apply(dims, g, q, k, v, rpb, kernel, dilation, causal, scale, inline, null);
+    }
+
+    private static Value apply(int dims, Graph g, Value q, Value k, Value v, Value rpb, int[] kernel, int[] dilation, boolean[] causal,
+                               float scale, boolean inline, int[] tile) {
         String op = opType(dims);
         int[] spatial = spatialOf(q, dims, op);
         for (Value t : new Value[]{k, v}) {
@@ -141,9 +157,11 @@ public final class NeighborhoodAttention {
             for (int a = 1; ok && a < want.length; a++) ok = got[a] == want[a];
             if (!ok) throw new ShapeException(op + ": rpb " + rpb + " must be " + Shapes.str(want) + " (or 1 head)");
         }
-        Value[] idx = tables(g, t, kernel, dilation, causal, rpb != null);
+        if (tile == null) tile = NeighborhoodTiles.choose(spatial, kernel, dilation, causal, Math.toIntExact(q.dim(-1)));
+        if (tile.length != dims) throw new IllegalArgumentException(op + ": tile " + Arrays.toString(tile) + " must have " + dims + " entries");
+        Value[] idx = tiledTables(g, spatial, kernel, dilation, causal, rpb != null, tile);
         Value bias = rpb != null ? rpb : zeroTable(g, dims);
-        Value[] ins = {q, k, v, bias, idx[0], idx[1]};
+        Value[] ins = {q, k, v, bias, idx[0], idx[1], idx[2], idx[3]};
         if (inline) {
             return bodyInline(new InlineSink(g), ins, scale, q);
         }
@@ -192,13 +210,19 @@ public final class NeighborhoodAttention {
 
     // ------------------------------------------------------------------ tables
 
-    private static Value[] tables(Graph g, NeighborhoodWindows.Tables t, int[] kernel, int[] dilation, boolean[] causal, boolean rpb) {
-        String key = Arrays.toString(t.spatial()) + Arrays.toString(kernel) + Arrays.toString(dilation) + Arrays.toString(causal) + rpb;
+    private static Value[] tiledTables(Graph g, int[] spatial, int[] kernel, int[] dilation, boolean[] causal, boolean rpb, int[] tile) {
+        String key = Arrays.toString(spatial) + Arrays.toString(kernel) + Arrays.toString(dilation) + Arrays.toString(causal) + rpb
+                + Arrays.toString(tile);
         synchronized (TABLES) {
             Map<String, Value[]> perGraph = TABLES.computeIfAbsent(g, x -> new HashMap<>());
-            return perGraph.computeIfAbsent(key, x -> new Value[]{
-                    g.intsTensor("na_neighbors", t.neighbors(), t.tokens(), t.window()),
-                    g.intsTensor("na_bias_index", t.biasIndex(), t.tokens(), t.window())});
+            return perGraph.computeIfAbsent(key, x -> {
+                NeighborhoodTiles t = NeighborhoodTiles.of(spatial, kernel, dilation, causal, rpb, tile);
+                return new Value[]{
+                        g.intsTensor("na_q_index", t.qIndex(), t.tiles(), t.tq()),
+                        g.intsTensor("na_kv_index", t.kvIndex(), t.tiles(), t.u()),
+                        g.intsTensor("na_bias_index", t.biasIndex(), t.tiles(), t.tq(), t.u()),
+                        g.intsTensor("na_out_index", t.outIndex(), t.outIndex().length)};
+            });
         }
     }
 
@@ -243,30 +267,29 @@ public final class NeighborhoodAttention {
         T scale(float value);
     }
 
-    private static final String[] FORMALS = {"Q", "K", "V", "RPB", "NEIGHBORS", "BIAS_INDEX"};
+    private static final String[] FORMALS = {"Q", "K", "V", "RPB", "Q_INDEX", "KV_INDEX", "BIAS_INDEX", "OUT_INDEX"};
 
     /**
-     * The body: flatten the spatial axes, gather each query's keys and values
-     * ({@code [B,H,N,K,D]}), scores by a batched {@code [K,D]·[D,1]} MatMul, scale, add the gathered
-     * bias (a -inf column marks unfilled causal slots), Softmax over the window, and a batched
-     * {@code [1,K]·[K,D]} MatMul.
+     * The body, one for every shape of tables (see {@link NeighborhoodTiles}): flatten the spatial
+     * axes, scale q, gather the query tiles {@code [B,H,T,tq,D]} and their key and value sets
+     * {@code [B,H,T,U,D]}, scores by one batched {@code [tq,D]·[D,U]} MatMul per tile, add the
+     * gathered additive table (bias taps inside each query's window, {@code -inf} outside), Softmax
+     * over the keys, a batched {@code [tq,U]·[U,D]} MatMul, and gather each token's row back.
      */
     private static <T> T body(Sink<T> s, T[] in, float scale, Value like) {
-        T q = in[0], k = in[1], v = in[2], rpb = in[3], nb = in[4], bi = in[5];
+        T q = in[0], k = in[1], v = in[2], rpb = in[3], qi = in[4], kvi = in[5], bi = in[6], oi = in[7];
         DType f = DType.F32, i64 = DType.I64;
         T bh = s.node("Shape", i64, List.of(q), Attr.i("start", 0), Attr.i("end", 2));
         T hd = s.node("Shape", i64, List.of(q), Attr.i("start", -1));
         T m1 = s.constInts(-1);
         T flat = s.node("Concat", i64, List.of(bh, m1, hd), Attr.i("axis", 0));
-        T qf = s.node("Reshape", f, List.of(q, flat));
+        T qf = s.node("Mul", f, List.of(s.node("Reshape", f, List.of(q, flat)), s.scale(scale)));
         T kf = s.node("Reshape", f, List.of(k, flat));
         T vf = s.node("Reshape", f, List.of(v, flat));
-        T kg = s.node("Gather", f, List.of(kf, nb), Attr.i("axis", 2));
-        T vg = s.node("Gather", f, List.of(vf, nb), Attr.i("axis", 2));
-        T qu = s.node("Unsqueeze", f, List.of(qf, m1));
-        T sc = s.node("MatMul", f, List.of(kg, qu));
-        sc = s.node("Squeeze", f, List.of(sc, m1));
-        sc = s.node("Mul", f, List.of(sc, s.scale(scale)));
+        T qt = s.node("Gather", f, List.of(qf, qi), Attr.i("axis", 2));
+        T kt = s.node("Gather", f, List.of(kf, kvi), Attr.i("axis", 2));
+        T vt = s.node("Gather", f, List.of(vf, kvi), Attr.i("axis", 2));
+        T sc = s.node("MatMul", f, List.of(qt, s.node("Transpose", f, List.of(kt), Attr.ints("perm", 0, 1, 2, 4, 3))));
         T hr = s.node("Shape", i64, List.of(rpb), Attr.i("start", 0), Attr.i("end", 1));
         T table = s.node("Reshape", f, List.of(rpb, s.node("Concat", i64, List.of(hr, m1), Attr.i("axis", 0))));
         T ninfShape = s.node("Concat", i64, List.of(hr, s.constInts(1)), Attr.i("axis", 0));
@@ -275,8 +298,9 @@ public final class NeighborhoodAttention {
         T bias = s.node("Gather", f, List.of(table, bi), Attr.i("axis", 1));
         sc = s.node("Add", f, List.of(sc, bias));
         T p = s.node("Softmax", f, List.of(sc), Attr.i("axis", -1));
-        T pu = s.node("Unsqueeze", f, List.of(p, s.constInts(3)));
-        T o = s.node("MatMul", f, List.of(pu, vg));
+        T o = s.node("MatMul", f, List.of(p, vt));
+        o = s.node("Reshape", f, List.of(o, flat));
+        o = s.node("Gather", f, List.of(o, oi), Attr.i("axis", 2));
         T shape = s.node("Shape", i64, List.of(q));
         return s.node("Reshape", f, List.of(o, shape));
     }
@@ -326,7 +350,8 @@ public final class NeighborhoodAttention {
                 .addAttribute("kernel_size").addAttribute("dilation").addAttribute("is_causal").addAttribute("scale")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .setDocString("Neighborhood attention (NATTEN semantics) over " + dims + " spatial axes; q/k/v [B, heads, *spatial, head_dim]. "
-                        + "NEIGHBORS/BIAS_INDEX are the static int64 [tokens, window] tables; see AttnZoo docs/custom-ops.md.");
+                        + "Q_INDEX [T, tq], KV_INDEX [T, U], BIAS_INDEX [T, tq, U] and OUT_INDEX [tokens] are static int64 tile tables "
+                        + "(queries in tiles against the union of their windows); see AttnZoo docs/custom-ops.md.");
         List<NodeProto> nodes = new ArrayList<>(s.nodes);
         // the last node's output becomes the function output
         NodeProto last = nodes.remove(nodes.size() - 1);

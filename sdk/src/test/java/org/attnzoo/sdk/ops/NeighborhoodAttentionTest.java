@@ -112,15 +112,33 @@ class NeighborhoodAttentionTest {
     @ParameterizedTest
     @MethodSource("cases")
     void functionFormMatchesReference(Case cs) throws Exception {
-        runCase(cs, true, false);
-        runCase(cs, false, false);
+        runCase(cs, true, false, null);
+        runCase(cs, false, false, null);
+    }
+
+    /** Every shape of tables the body can be given: per query (1), small and odd tiles, whole groups (dense masked). */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void everyTileSizeMatchesReference(Case cs) throws Exception {
+        int dims = cs.spatial().length;
+        for (int t : new int[]{1, 2, 3, 5, 1000}) {
+            int[] tile = new int[dims];
+            Arrays.fill(tile, t);
+            runCase(cs, true, false, tile);
+        }
+        if (dims >= 2) {
+            int[] mixed = new int[dims];
+            for (int i = 0; i < dims; i++) mixed[i] = i % 2 == 0 ? 1000 : 2;
+            runCase(cs, true, false, mixed);
+            runCase(cs, false, true, mixed);
+        }
     }
 
     @ParameterizedTest
     @MethodSource("cases")
     void inlineFormMatchesReference(Case cs) throws Exception {
-        runCase(cs, true, true);
-        runCase(cs, false, true);
+        runCase(cs, true, true, null);
+        runCase(cs, false, true, null);
     }
 
     @Test
@@ -145,7 +163,7 @@ class NeighborhoodAttentionTest {
         g.output(y, "y");
         ModelProto m = OnnxModel.toProto(g);
         assertThat(m.getFunctionsList()).hasSize(1);
-        assertThat(m.getGraph().getInitializerList().stream().filter(t -> t.getName().startsWith("na_neighbors"))).hasSize(1);
+        assertThat(m.getGraph().getInitializerList().stream().filter(t -> t.getName().startsWith("na_kv_index"))).hasSize(1);
         assertThat(m.getGraph().getNodeList().stream().filter(n -> n.getDomain().equals(NeighborhoodAttention.DOMAIN))).hasSize(2);
     }
 
@@ -244,7 +262,7 @@ class NeighborhoodAttentionTest {
         return new Value[]{g.input("q", DType.F32, shape), g.input("k", DType.F32, shape), g.input("v", DType.F32, shape)};
     }
 
-    private void runCase(Case cs, boolean withRpb, boolean inline) throws Exception {
+    private void runCase(Case cs, boolean withRpb, boolean inline, int[] tile) throws Exception {
         int dims = cs.spatial().length;
         int dim = dims == 3 ? 3 : 4;
         Inputs in = inputs(cs, 2, 2, dim, withRpb, 31L * Arrays.hashCode(cs.spatial()) + dims);
@@ -252,13 +270,16 @@ class NeighborhoodAttentionTest {
         Value[] qkv = qkvInputs(g, cs, 2, dim);
         Value rpb = withRpb ? g.input("rpb", DType.F32, in.rpbShape) : null;
         float scale = (float) Math.pow(dim, -0.5);
-        Value y = switch (dims) {
+        Value y = tile != null
+                ? NeighborhoodAttention.opTiled(g, qkv[0], qkv[1], qkv[2], rpb, cs.kernel(), cs.dilation(), cs.causal(), scale, inline, tile)
+                : switch (dims) {
             case 1 -> NeighborhoodAttention.op1d(g, qkv[0], qkv[1], qkv[2], rpb, cs.kernel(), cs.dilation(), cs.causal(), scale, inline);
             case 2 -> NeighborhoodAttention.op2d(g, qkv[0], qkv[1], qkv[2], rpb, cs.kernel(), cs.dilation(), cs.causal(), scale, inline);
             default -> NeighborhoodAttention.op3d(g, qkv[0], qkv[1], qkv[2], rpb, cs.kernel(), cs.dilation(), cs.causal(), scale, inline);
         };
         g.output(y, "y");
-        Path file = compare(g, in, cs, scale, (inline ? "inline " : "function ") + (withRpb ? "rpb " : "") + cs);
+        Path file = compare(g, in, cs, scale, (inline ? "inline " : "function ") + (withRpb ? "rpb " : "") + cs
+                + (tile == null ? "" : " tile" + Arrays.toString(tile)));
         ModelProto m = ModelProto.parseFrom(Files.readAllBytes(file));
         String op = NeighborhoodAttention.opType(dims);
         List<NodeProto> ours = m.getGraph().getNodeList().stream().filter(n -> n.getDomain().equals(NeighborhoodAttention.DOMAIN)).toList();
@@ -268,7 +289,7 @@ class NeighborhoodAttentionTest {
         } else {
             assertThat(ours).extracting(NodeProto::getOpType).containsExactly(op);
             assertThat(m.getFunctionsList()).anyMatch(f -> f.getName().equals(op) && f.getDomain().equals(NeighborhoodAttention.DOMAIN));
-            assertThat(m.getOpsetImportList()).anyMatch(o -> o.getDomain().equals(NeighborhoodAttention.DOMAIN) && o.getVersion() == 1);
+            assertThat(m.getOpsetImportList()).anyMatch(o -> o.getDomain().equals(NeighborhoodAttention.DOMAIN) && o.getVersion() == NeighborhoodAttention.VERSION);
         }
     }
 
