@@ -98,6 +98,7 @@ final class BenchCommand implements Callable<Integer> {
             j.put("median_ms", round3(median));
             j.put("p90_ms", round3(p90));
             j.put("min_ms", round3(ms[0]));
+            j.put("images_per_s", round3(x.shape()[0] * 1000.0 / median));
             if (!Double.isNaN(gflop)) j.put("gflop", round3(gflop));
             if (!Double.isNaN(floorMs)) {
                 j.put("matmul_peak_gflops", Math.round(peak * 10) / 10.0);
@@ -120,8 +121,8 @@ final class BenchCommand implements Callable<Integer> {
             out.println(om.writeValueAsString(j));
         } else {
             out.println(String.format(Locale.ROOT,
-                    "%s: median %.2f ms, p90 %.2f ms, min %.2f ms over %d runs (%s, threads %s, input %s)%s%s",
-                    model.getFileName(), median, p90, ms[0], runs, device, threads == 0 ? "default" : threads, Arrays.toString(x.shape()),
+                    "%s: median %.2f ms, p90 %.2f ms, min %.2f ms over %d runs, %.1f images/s (%s, threads %s, input %s)%s%s",
+                    model.getFileName(), median, p90, ms[0], runs, x.shape()[0] * 1000.0 / median, device, threads == 0 ? "default" : threads, Arrays.toString(x.shape()),
                     Double.isNaN(gflop) ? "" : String.format(Locale.ROOT, "; %.2f GFLOP", gflop),
                     Double.isNaN(floorMs) ? "" : String.format(Locale.ROOT, "; FLOP floor %.2f ms at %.0f GFLOP/s (MatMul peak)", floorMs, peak)));
             if (prof != null) {

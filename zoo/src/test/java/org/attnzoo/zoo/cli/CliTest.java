@@ -79,8 +79,13 @@ class CliTest {
         assertThat(j.get("median_ms").asDouble()).isPositive();
         assertThat(j.get("p90_ms").asDouble()).isGreaterThanOrEqualTo(j.get("min_ms").asDouble());
         assertThat(j.get("runs").asInt()).isEqualTo(3);
+        assertThat(j.get("images_per_s").asDouble()).isCloseTo(1000.0 / j.get("median_ms").asDouble(), org.assertj.core.data.Offset.offset(0.01));
+        Run batch = cli("bench", tinyOnnx.toString(), "--runs", "2", "--warmup", "0", "--batch", "2", "--json");
+        JsonNode jb = new ObjectMapper().readTree(batch.out());
+        assertThat(jb.get("input_shape").get(0).asInt()).isEqualTo(2);
+        assertThat(jb.get("images_per_s").asDouble()).isCloseTo(2000.0 / jb.get("median_ms").asDouble(), org.assertj.core.data.Offset.offset(0.01));
         Run text = cli("bench", tinyOnnx.toString(), "--runs", "2", "--warmup", "0");
-        assertThat(text.out()).contains("median").contains("p90").contains("[1, 3, 224, 224]");
+        assertThat(text.out()).contains("median").contains("p90").contains("images/s").contains("[1, 3, 224, 224]");
     }
 
     @Test
