@@ -7,6 +7,7 @@ import org.attnzoo.sdk.runtime.OnnxSession;
 import org.attnzoo.sdk.runtime.RuntimeOptions;
 import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.Architectures;
+import org.attnzoo.zoo.arch.BuilderFingerprint;
 import org.attnzoo.zoo.arch.ModelBuilder;
 import org.attnzoo.zoo.hub.CachedFile;
 import org.attnzoo.zoo.hub.ConvertedKey;
@@ -39,9 +40,6 @@ import java.util.List;
  * }</pre>
  */
 public final class AttnZoo implements AutoCloseable {
-    /** Bumped whenever a change to the builders changes emitted graphs (invalidates converted files). */
-    public static final String CONVERTER_VERSION = "1";
-
     private final ModelHub hub;
 
     private AttnZoo(ModelHub hub) {
@@ -79,12 +77,21 @@ public final class AttnZoo implements AutoCloseable {
     public Path onnx(String ref) throws IOException {
         ResolvedModel rm = hub.resolve(ref);
         Architecture arch = Architectures.get(rm.name());
-        ConvertedKey key = new ConvertedKey(rm.tag(), CONVERTER_VERSION, Graph.DEFAULT_OPSET, "fp32");
+        ConvertedKey key = convertedKey(rm.tag(), arch);
         var existing = hub.cache().findConverted(key);
         if (existing.isPresent()) return existing.get();
         FetchedModel fetched = hub.fetch(rm);
         CachedFile w = fetched.weights();
         return hub.cache().convertedOrCreate(key, out -> ModelBuilder.convert(arch, w.path(), w.wrappingKey(), out));
+    }
+
+    /**
+     * The cache key of {@code arch} converted with the weights of {@code tag}: its converter version
+     * is the fingerprint of the code that builds the graph ({@link BuilderFingerprint}), never a
+     * hand-kept number, so a cache does not serve a model that older builder code emitted.
+     */
+    public static ConvertedKey convertedKey(String tag, Architecture arch) {
+        return new ConvertedKey(tag, BuilderFingerprint.of(arch), Graph.DEFAULT_OPSET, "fp32");
     }
 
     /** A classifier for {@code ref} on {@code device}, preprocessing and labels from its card. */
