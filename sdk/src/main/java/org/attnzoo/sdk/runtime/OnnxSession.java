@@ -19,7 +19,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An ONNX model opened on ONNX Runtime. One session serves many threads at once ({@link #run} is
- * thread-safe); {@link #close()} waits for runs in flight.
+ * thread-safe); {@link #close()} waits for runs in flight (a read-write lock: runs share the read
+ * side, close takes the write side), after which every method that would touch the native session
+ * throws an {@link IllegalStateException} saying the session is closed, never a native crash.
  */
 public final class OnnxSession implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("org.attnzoo.runtime");
@@ -129,11 +131,22 @@ public final class OnnxSession implements AutoCloseable {
     }
 
     public List<String> inputNames() {
+        checkOpen();
         return List.copyOf(session.getInputNames());
     }
 
     public List<String> outputNames() {
+        checkOpen();
         return List.copyOf(session.getOutputNames());
+    }
+
+    /** True once {@link #close()} has run. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException(path + ": session is closed");
     }
 
     /** Input shapes as the model declares them (-1 for a run-time size). */
@@ -156,15 +169,20 @@ public final class OnnxSession implements AutoCloseable {
     }
 
     public Map<String, String> metadata() {
+        lock.readLock().lock();
         try {
+            checkOpen();
             return session.getMetadata().getCustomMetadata();
         } catch (OrtException e) {
             throw new ModelRuntimeException(path + ": " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
     /** Runs a single-input model and returns its first output. */
     public NdArray run(NdArray input) {
+        checkOpen();
         String name = session.getInputNames().iterator().next();
         Map<String, NdArray> out = run(Map.of(name, input));
         return out.values().iterator().next();
@@ -174,7 +192,7 @@ public final class OnnxSession implements AutoCloseable {
     public Map<String, NdArray> run(Map<String, NdArray> inputs) {
         lock.readLock().lock();
         try {
-            if (closed) throw new IllegalStateException(path + ": session is closed");
+            checkOpen();
             Map<String, long[]> declared = inputShapes;
             Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
             try {
