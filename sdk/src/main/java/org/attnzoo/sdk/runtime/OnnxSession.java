@@ -8,13 +8,17 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -33,6 +37,8 @@ public final class OnnxSession implements AutoCloseable {
     private final String fallbackReason;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Map<String, long[]> inputShapes;
+    private static final int MAX_POOLED = 64;
+    private final ConcurrentLinkedQueue<ByteBuffer> pool = new ConcurrentLinkedQueue<>();
     private volatile boolean closed;
 
     private OnnxSession(Path path, OrtEnvironment env, OrtSession session, Device device, String fallbackReason) {
@@ -195,6 +201,7 @@ public final class OnnxSession implements AutoCloseable {
             checkOpen();
             Map<String, long[]> declared = inputShapes;
             Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+            List<ByteBuffer> borrowed = new ArrayList<>(inputs.size());
             try {
                 for (Map.Entry<String, NdArray> e : inputs.entrySet()) {
                     long[] want = declared.get(e.getKey());
@@ -202,7 +209,12 @@ public final class OnnxSession implements AutoCloseable {
                         throw new ModelRuntimeException(path + ": the model has no input '" + e.getKey() + "' (inputs: " + declared.keySet() + ")");
                     }
                     checkShape(e.getKey(), want, e.getValue().shape());
-                    feeds.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().data()), e.getValue().shape()));
+                    float[] data = e.getValue().data();
+                    ByteBuffer direct = borrow(data.length);
+                    borrowed.add(direct);
+                    FloatBuffer fb = direct.asFloatBuffer();
+                    fb.put(data).rewind();
+                    feeds.put(e.getKey(), OnnxTensor.createTensor(env, fb, e.getValue().shape()));
                 }
                 try (OrtSession.Result r = session.run(feeds)) {
                     Map<String, NdArray> out = new LinkedHashMap<>();
@@ -218,12 +230,35 @@ public final class OnnxSession implements AutoCloseable {
                 }
             } finally {
                 for (OnnxTensor t : feeds.values()) t.close();
+                for (ByteBuffer b : borrowed) giveBack(b);
             }
         } catch (OrtException e) {
             throw new ModelRuntimeException(path + ": inference failed: " + e.getMessage(), e);
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /**
+     * A native-order direct buffer for {@code floats} input values. ONNX Runtime copies a heap
+     * buffer into a fresh direct buffer on every run, whose native memory is only returned when the
+     * garbage collector gets to it (with a small heap that can be hundreds of runs later, so native
+     * memory climbed by the input size per run under load); input buffers are therefore pooled per
+     * session, at most {@value #MAX_POOLED} of them.
+     */
+    private ByteBuffer borrow(int floats) {
+        long bytes = 4L * floats;
+        for (ByteBuffer b; (b = pool.poll()) != null; ) {
+            if (b.capacity() >= bytes) {
+                b.clear().limit((int) bytes);
+                return b;
+            }
+        }
+        return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+    }
+
+    private void giveBack(ByteBuffer b) {
+        if (pool.size() < MAX_POOLED) pool.offer(b);
     }
 
     private void checkShape(String name, long[] want, long[] got) {
