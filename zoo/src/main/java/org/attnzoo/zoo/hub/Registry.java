@@ -205,6 +205,9 @@ public final class Registry {
             }
             throw new RegistryException("registry " + source + ": " + (e instanceof JsonMappingException m
                     ? describe(m) : clean(e.getOriginalMessage()) + location(e)), e);
+        } catch (IOException e) {
+            // e.g. Jackson's encoding detection taking the first bytes for UTF-32 (CharConversionException)
+            throw new RegistryException("registry " + source + ": not readable as JSON text: " + clean(e.getMessage()), e);
         }
         if (file.schemaVersion() != SCHEMA_VERSION) {
             throw new RegistryException("registry " + source + ": schema_version " + file.schemaVersion()

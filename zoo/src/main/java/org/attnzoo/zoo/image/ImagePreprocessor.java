@@ -96,18 +96,6 @@ public final class ImagePreprocessor {
     public float[] prepare(BufferedImage img) {
         int th = p.height(), tw = p.width();
         int iw = img.getWidth(), ih = img.getHeight();
-        if ((long) iw * ih > MAX_PIXELS) {
-            throw new IllegalArgumentException("image of " + iw + " x " + ih + " pixels; at most " + MAX_PIXELS + " are accepted");
-        }
-        float[][] rgb = new float[3][iw * ih];
-        for (int y = 0; y < ih; y++) {
-            for (int x = 0; x < iw; x++) {
-                int c = img.getRGB(x, y);
-                rgb[0][y * iw + x] = (c >> 16) & 0xff;
-                rgb[1][y * iw + x] = (c >> 8) & 0xff;
-                rgb[2][y * iw + x] = c & 0xff;
-            }
-        }
         int scale = (int) Math.floor(th / p.cropPct());
         int rw, rh;
         if (p.cropMode().equals(Preprocessing.SQUASH)) {   // both sides to the scale size, aspect ratio not kept
@@ -120,9 +108,21 @@ public final class ImagePreprocessor {
             rh = scale;
             rw = (int) Math.min(Integer.MAX_VALUE, scale * (long) iw / ih);
         }
-        if ((long) rw * rh > MAX_PIXELS * 4 || rw <= 0 || rh <= 0) {
+        if ((long) rw * rh > MAX_PIXELS || rw <= 0 || rh <= 0) {
             throw new IllegalArgumentException("an image of " + iw + " x " + ih + " pixels would be resized to "
                     + (rw <= 0 || rh <= 0 ? "nothing" : rw + " x " + rh) + "; its aspect ratio is too extreme");
+        }
+        if ((long) iw * ih > MAX_PIXELS) {
+            throw new IllegalArgumentException("image of " + iw + " x " + ih + " pixels; at most " + MAX_PIXELS + " are accepted");
+        }
+        float[][] rgb = new float[3][iw * ih];
+        for (int y = 0; y < ih; y++) {
+            for (int x = 0; x < iw; x++) {
+                int c = img.getRGB(x, y);
+                rgb[0][y * iw + x] = (c >> 16) & 0xff;
+                rgb[1][y * iw + x] = (c >> 8) & 0xff;
+                rgb[2][y * iw + x] = c & 0xff;
+            }
         }
         boolean cubic = !"bilinear".equals(p.interpolation());
         int top = (int) Math.round((rh - th) / 2.0), left = (int) Math.round((rw - tw) / 2.0);
