@@ -53,6 +53,9 @@ public final class Checkpoints {
     public static final List<String> DEFAULT_ENTRY_PREFERENCE =
             List.of("model", "state_dict", "model_ema", "state_dict_ema", "module");
 
+    /** Deepest nesting of dicts searched for tensors (a real checkpoint nests a handful deep). */
+    static final int MAX_NESTING = 100;
+
     /** The prefix DataParallel adds to every key. */
     public static final String MODULE_PREFIX = "module.";
 
@@ -211,7 +214,8 @@ public final class Checkpoints {
                 while (!hasDirectTensor(chosen)) {
                     String next = null;
                     for (String k : DEFAULT_ENTRY_PREFERENCE) {
-                        if (chosen.get(k) instanceof Map<?, ?> m && containsTensor(m, Collections.newSetFromMap(new IdentityHashMap<>()))) {
+                        if (chosen.get(k) instanceof Map<?, ?> m
+                                && containsTensor(src, m, Collections.newSetFromMap(new IdentityHashMap<>()), 0)) {
                             next = k;
                             break;
                         }
@@ -223,7 +227,7 @@ public final class Checkpoints {
             }
             Map<String, TensorData> tensors = new LinkedHashMap<>();
             Map<String, String> ignored = new LinkedHashMap<>();
-            flatten(src, chosen, "", tensors, ignored, Collections.newSetFromMap(new IdentityHashMap<>()));
+            flatten(src, chosen, "", tensors, ignored, Collections.newSetFromMap(new IdentityHashMap<>()), 0);
             if (tensors.isEmpty()) {
                 throw new CheckpointException(src, "no tensors found" + (entry.isEmpty() ? "" : " in entry '" + entry + "'")
                         + " (top-level entries: " + preview(keysOf(top)) + ")");
@@ -260,17 +264,26 @@ public final class Checkpoints {
         return false;
     }
 
-    private static boolean containsTensor(Map<?, ?> m, Set<Object> seen) {
+    private static boolean containsTensor(String src, Map<?, ?> m, Set<Object> seen, int depth) {
         if (!seen.add(m)) return false;
+        checkDepth(src, depth);
         for (Object v : m.values()) {
             if (v instanceof TensorData) return true;
-            if (v instanceof Map<?, ?> sub && containsTensor(sub, seen)) return true;
+            if (v instanceof Map<?, ?> sub && containsTensor(src, sub, seen, depth + 1)) return true;
         }
         return false;
     }
 
+    private static void checkDepth(String src, int depth) {
+        if (depth > MAX_NESTING) {
+            throw new CheckpointException(src, "dicts nested more than " + MAX_NESTING + " deep; a checkpoint never"
+                    + " nests that deep, so the file is refused");
+        }
+    }
+
     private static void flatten(String src, Map<?, ?> m, String prefix, Map<String, TensorData> out,
-                                Map<String, String> ignored, Set<Object> seen) {
+                                Map<String, String> ignored, Set<Object> seen, int depth) {
+        checkDepth(src, depth);
         if (!seen.add(m)) {
             ignored.put(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1), "a dict that contains itself");
             return;
@@ -288,7 +301,7 @@ public final class Checkpoints {
                 }
                 out.put(key, t);
             } else if (v instanceof Map<?, ?> sub && !sub.isEmpty()) {
-                flatten(src, sub, key + ".", out, ignored, seen);
+                flatten(src, sub, key + ".", out, ignored, seen, depth + 1);
             } else {
                 ignored.put(key, describe(v));
             }

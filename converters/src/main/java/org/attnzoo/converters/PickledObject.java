@@ -40,6 +40,7 @@ public final class PickledObject {
 
     @Override
     public String toString() {
-        return global + args + (state == null ? "" : " " + state);
+        // not the contents: they may nest deeply or contain this object
+        return global + "(" + args.size() + " args" + (state == null ? "" : ", with state") + ")";
     }
 }

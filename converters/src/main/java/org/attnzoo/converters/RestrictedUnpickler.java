@@ -25,6 +25,14 @@ import java.util.Set;
  *
  * <p>Opcodes of protocols 0&ndash;5 that describe data are supported; INST, OBJ, EXT*, PERSID
  * (text) and out-of-band buffers are not (torch.save never emits them).
+ *
+ * <p>Hostile pickles are bounded: the interpreter is a loop over an explicit stack (a pickle nested
+ * 100,000 deep costs no Java stack), it builds at most {@link #MAX_VALUES} values (so the heap it
+ * takes is bounded whatever the pickle's length), integers are at most {@link #MAX_INT_BYTES}
+ * bytes (no quadratic BigInteger parsing), and dict keys and set members must be hashable values
+ * as in Python (str, int, float, bool, None, bytes, or tuples of those), so no hash ever recurses
+ * into a nested or self-referencing container. Every refusal is a one-line
+ * {@link CheckpointException}.
  */
 final class RestrictedUnpickler {
 
@@ -51,6 +59,15 @@ final class RestrictedUnpickler {
     };
 
     private static final Class<?> TUPLE_CLASS = Collections.unmodifiableList(new ArrayList<>()).getClass();
+
+    /** Most values (pushes and memo entries) one pickle may build; a state dict needs far fewer. */
+    static final int MAX_VALUES = 2_000_000;
+    /** Longest integer accepted, in bytes (LONG4) or, times 2.5, in decimal digits (INT/LONG). */
+    static final int MAX_INT_BYTES = 1024;
+    /** Deepest tuple accepted as a dict key or set member. */
+    private static final int MAX_KEY_DEPTH = 16;
+
+    private int values;
 
     private final String source;
     private final byte[] data;
@@ -85,6 +102,7 @@ final class RestrictedUnpickler {
                     return v;
                 }
                 case '(' -> { // MARK
+                    count();
                     marks.add(stack.size());
                     stack.add(MARK);
                 }
@@ -99,7 +117,7 @@ final class RestrictedUnpickler {
                 case 'K' -> push((long) u8());
                 case 'M' -> push((long) u16());
                 case 0x8a -> push(longOf(bytes(u8()))); // LONG1
-                case 0x8b -> push(longOf(bytes(length(i32(), at)))); // LONG4
+                case 0x8b -> push(longOf(bytes(intLength(i32(), at)))); // LONG4
                 case 'G' -> push(Double.longBitsToDouble(beLong())); // BINFLOAT (big-endian)
                 case 'I' -> { // INT (text)
                     String s = line();
@@ -143,7 +161,7 @@ final class RestrictedUnpickler {
                 case 0x85 -> push(tuple(popN(1, at))); // TUPLE1
                 case 0x86 -> push(tuple(popN(2, at))); // TUPLE2
                 case 0x87 -> push(tuple(popN(3, at))); // TUPLE3
-                case 0x91 -> push(new LinkedHashSet<>(popMark(at))); // FROZENSET
+                case 0x91 -> push(setOf(popMark(at), at)); // FROZENSET
 
                 case 's' -> { // SETITEM
                     List<Object> kv = popN(2, at);
@@ -167,13 +185,13 @@ final class RestrictedUnpickler {
                     if (!(set instanceof Set<?>)) throw corrupt("ADDITEMS on " + typeName(set) + " at byte " + at);
                     @SuppressWarnings("unchecked")
                     Set<Object> s = (Set<Object>) set;
-                    s.addAll(items);
+                    for (Object o : items) s.add(hashable(o, at));
                 }
 
-                case 'q' -> memo.put((long) u8(), peek(at)); // BINPUT
-                case 'r' -> memo.put(u32(), peek(at)); // LONG_BINPUT
-                case 0x94 -> memo.put((long) memo.size(), peek(at)); // MEMOIZE
-                case 'p' -> memo.put(parseIndex(line(), at), peek(at)); // PUT (text)
+                case 'q' -> memoPut((long) u8(), peek(at)); // BINPUT
+                case 'r' -> memoPut(u32(), peek(at)); // LONG_BINPUT
+                case 0x94 -> memoPut((long) memo.size(), peek(at)); // MEMOIZE
+                case 'p' -> memoPut(parseIndex(line(), at), peek(at)); // PUT (text)
                 case 'h' -> push(memoGet(u8(), at)); // BINGET
                 case 'j' -> push(memoGet(u32(), at)); // LONG_BINGET
                 case 'g' -> push(memoGet(parseIndex(line(), at), at)); // GET (text)
@@ -264,7 +282,7 @@ final class RestrictedUnpickler {
         if (items.size() % 2 != 0) throw corrupt("SETITEMS with an odd number of items at byte " + at);
         @SuppressWarnings("unchecked")
         Map<Object, Object> m = (Map<Object, Object>) target;
-        for (int i = 0; i < items.size(); i += 2) m.put(hashable(items.get(i)), items.get(i + 1));
+        for (int i = 0; i < items.size(); i += 2) m.put(hashable(items.get(i), at), items.get(i + 1));
         return m;
     }
 
@@ -280,16 +298,58 @@ final class RestrictedUnpickler {
         } else if (target instanceof Set<?> s) {
             @SuppressWarnings("unchecked")
             Set<Object> set = (Set<Object>) s;
-            set.addAll(items);
+            for (Object o : items) set.add(hashable(o, at));
         } else {
             throw corrupt(op + " on " + typeName(target) + " at byte " + at);
         }
     }
 
-    /** bytes keys (rare) become strings, since Java arrays do not compare by value. */
-    private static Object hashable(Object key) {
+    /**
+     * {@code key} as a dict key or set member: Python's hashable values only (so that hashing
+     * never recurses into a nested or self-referencing container); bytes (rare) become strings,
+     * since Java arrays do not compare by value.
+     */
+    private Object hashable(Object key, int at) {
+        String why = unhashable(key, 0);
+        if (why != null) throw corrupt("a dict key or set member is " + why + " (byte " + at + ")");
         if (key instanceof byte[] b) return new String(b, StandardCharsets.ISO_8859_1);
         return key;
+    }
+
+    /** Null when {@code o} may be hashed; else what is wrong with it. */
+    static String unhashable(Object o, int depth) {
+        if (o == null || o instanceof String || o instanceof Long || o instanceof BigInteger || o instanceof Double
+                || o instanceof Boolean || o instanceof byte[]) {
+            return null;
+        }
+        if (o instanceof List<?> l && l.getClass() == TUPLE_CLASS) {
+            if (depth >= MAX_KEY_DEPTH) return "a tuple nested more than " + MAX_KEY_DEPTH + " deep";
+            for (Object e : l) {
+                String why = unhashable(e, depth + 1);
+                if (why != null) return why;
+            }
+            return null;
+        }
+        return "an unhashable " + typeName(o);
+    }
+
+    /** A set of {@code items}, each checked to be hashable. */
+    private Set<Object> setOf(List<Object> items, int at) {
+        Set<Object> s = new LinkedHashSet<>();
+        for (Object o : items) s.add(hashable(o, at));
+        return s;
+    }
+
+    private void memoPut(long idx, Object v) {
+        count();
+        memo.put(idx, v);
+    }
+
+    private void count() {
+        if (++values > MAX_VALUES) {
+            throw corrupt("builds more than " + MAX_VALUES + " values (at byte " + pos + "); a state dict needs far fewer,"
+                    + " so this is refused to bound memory");
+        }
     }
 
     private static List<Object> tuple(List<Object> items) {
@@ -299,6 +359,7 @@ final class RestrictedUnpickler {
     // ---- stack ----
 
     private void push(Object o) {
+        count();
         stack.add(o);
     }
 
@@ -401,6 +462,14 @@ final class RestrictedUnpickler {
         return (int) n;
     }
 
+    private int intLength(long n, int at) {
+        int len = length(n, at);
+        if (len > MAX_INT_BYTES) {
+            throw corrupt("integer of " + len + " bytes at byte " + at + "; at most " + MAX_INT_BYTES + " are accepted");
+        }
+        return len;
+    }
+
     private byte[] bytes(int n) {
         need(n);
         byte[] b = Arrays.copyOfRange(data, pos, pos + n);
@@ -431,6 +500,10 @@ final class RestrictedUnpickler {
     }
 
     private Object parseInt(String s, int at) {
+        if (s.length() > MAX_INT_BYTES * 5 / 2) {
+            throw corrupt("integer of " + s.length() + " digits at byte " + at + "; at most " + MAX_INT_BYTES * 5 / 2
+                    + " are accepted");
+        }
         try {
             BigInteger v = new BigInteger(s.trim());
             return v.bitLength() < 64 ? (Object) v.longValue() : v;

@@ -32,7 +32,12 @@ final class TorchStorage {
         if (entry == null) {
             return "storage entry '" + entryName + "' is missing from the archive";
         }
-        long expected = numel * dtype.size;
+        long expected;
+        try {
+            expected = Math.multiplyExact(numel, (long) dtype.size);
+        } catch (ArithmeticException e) {
+            return "storage '" + key + "' declares " + numel + " elements of " + typeName + ", more bytes than fit in 64 bits";
+        }
         long actual = entry.getSize();
         if (actual >= 0 && actual != expected) {
             return "storage entry '" + entryName + "' holds " + actual + " bytes, expected " + expected

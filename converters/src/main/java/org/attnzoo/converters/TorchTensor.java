@@ -58,6 +58,14 @@ final class TorchTensor implements TensorData {
         return true;
     }
 
+    /** Elements of the view; the product is checked when the tensor is built, so it cannot overflow. */
+    @Override
+    public long numel() {
+        long n = 1;
+        for (long d : shape) n = Math.multiplyExact(n, d);
+        return n;
+    }
+
     /** Checks the storage entry and that the view lies inside it; throws a message naming {@code key}. */
     void validate(String key) {
         String src = storage.reader.source();
@@ -79,9 +87,9 @@ final class TorchTensor implements TensorData {
                             + storage.entryName + "'", "a storage of at least " + (last + 1) + " elements",
                     storage.numel + " elements");
         }
-        if (n * storage.dtype.size > Integer.MAX_VALUE) {
+        if (n > Integer.MAX_VALUE / storage.dtype.size) {
             throw CheckpointException.mismatch(src, key, "tensor too large for one buffer",
-                    "at most " + Integer.MAX_VALUE + " bytes", (n * storage.dtype.size) + " bytes");
+                    "at most " + Integer.MAX_VALUE + " bytes", n + " elements of " + storage.dtype.size + " bytes");
         }
     }
 

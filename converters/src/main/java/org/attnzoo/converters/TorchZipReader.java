@@ -82,6 +82,9 @@ public final class TorchZipReader implements AutoCloseable {
         ALLOWED_GLOBALS = Collections.unmodifiableSet(allowed);
     }
 
+    /** Largest {@code data.pkl} accepted (a state dict's pickle is typically well under 1 MiB). */
+    static final int MAX_PICKLE_BYTES = 64 << 20;
+
     private final Path path;
     private final String source;
     private final ZipFile zip;
@@ -142,6 +145,11 @@ public final class TorchZipReader implements AutoCloseable {
         boolean torchScript = false;
         for (var en = zip.entries(); en.hasMoreElements(); ) {
             String n = en.nextElement().getName();
+            String bad = badEntryName(n);
+            if (bad != null) {
+                throw new CheckpointException(src, "zip entry '" + printable(n) + "' " + bad
+                        + "; a torch.save archive never has one, so the file is refused");
+            }
             if (names.size() < 8) names.add(n);
             int slash = n.indexOf('/');
             if (slash > 0 && n.substring(slash + 1).equals("data.pkl")) pkls.add(n.substring(0, slash + 1));
@@ -164,6 +172,28 @@ public final class TorchZipReader implements AutoCloseable {
         return pkls.get(0);
     }
 
+    /** Why entry name {@code n} is unsafe ({@code ../} segments, absolute, drive letters, backslashes, NUL), or null. */
+    static String badEntryName(String n) {
+        if (n.isEmpty()) return "has an empty name";
+        if (n.startsWith("/") || n.matches("(?s)[A-Za-z]:.*")) return "has an absolute path";
+        if (n.indexOf('\\') >= 0) return "has a backslash in its name";
+        if (n.indexOf('\0') >= 0) return "has a NUL character in its name";
+        for (String part : n.split("/", -1)) {
+            if (part.equals("..")) return "climbs out of the archive ('..' in its path)";
+        }
+        return null;
+    }
+
+    private static String printable(String n) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n.length() && i < 200; i++) {
+            char c = n.charAt(i);
+            sb.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
+        }
+        if (n.length() > 200) sb.append("...");
+        return sb.toString();
+    }
+
     private void checkByteOrder() {
         ZipEntry e = zip.getEntry(prefix + "byteorder");
         if (e == null) return; // older torch: always little-endian
@@ -175,18 +205,31 @@ public final class TorchZipReader implements AutoCloseable {
 
     private Object unpickle() {
         ZipEntry e = zip.getEntry(prefix + "data.pkl");
-        byte[] pkl = readEntry(e, Integer.MAX_VALUE - 16);
+        byte[] pkl = readEntry(e, MAX_PICKLE_BYTES);
         RestrictedUnpickler u = new RestrictedUnpickler(source, pkl, this::resolve, this::persistentLoad);
         return u.load();
     }
 
+    /**
+     * The bytes of a small entry (the pickle, the byte order), at most {@code max}: an entry whose
+     * declared size is larger is refused before reading, and one that inflates past its declared
+     * size (a zip bomb lying about its size) is refused as soon as it does.
+     */
     private byte[] readEntry(ZipEntry e, int max) {
-        if (e.getSize() > max) {
+        long declared = e.getSize();
+        if (declared > max) {
             throw CheckpointException.mismatch(source, null, "entry '" + e.getName() + "' is too large",
-                    "at most " + max + " bytes", e.getSize() + " bytes");
+                    "at most " + max + " bytes", declared + " bytes");
         }
+        int limit = declared >= 0 ? (int) declared : max;
         try (InputStream in = zip.getInputStream(e)) {
-            return in.readNBytes(max);
+            byte[] b = in.readNBytes(limit);
+            if (in.read() >= 0) {
+                throw new CheckpointException(source, "entry '" + e.getName() + "' inflates past "
+                        + (declared >= 0 ? "its declared size of " + declared + " bytes" : max + " bytes")
+                        + " (a zip bomb?); refused");
+            }
+            return b;
         } catch (IOException ex) {
             throw new CheckpointException(source, "cannot read entry '" + e.getName() + "': " + ex, ex);
         }
@@ -249,6 +292,7 @@ public final class TorchZipReader implements AutoCloseable {
                     if (args.size() == 1 && args.get(0) instanceof List<?> items) {
                         for (Object it : items) {
                             if (!(it instanceof List<?> kv) || kv.size() != 2) throw badArgs(source, q, args);
+                            checkHashable(source, q, kv.get(0));
                             d.put(kv.get(0), kv.get(1));
                         }
                     } else if (args.size() == 1 && args.get(0) instanceof Map<?, ?> src) {
@@ -262,7 +306,10 @@ public final class TorchZipReader implements AutoCloseable {
             case "builtins.frozenset":
                 return (RestrictedUnpickler.Callable) args -> {
                     if (args.isEmpty()) return new LinkedHashSet<>();
-                    if (args.size() == 1 && args.get(0) instanceof List<?> l) return new LinkedHashSet<>(l);
+                    if (args.size() == 1 && args.get(0) instanceof List<?> l) {
+                        for (Object o : l) checkHashable(source, q, o);
+                        return new LinkedHashSet<>(l);
+                    }
                     throw badArgs(source, q, args);
                 };
             case "_codecs.encode":
@@ -314,6 +361,13 @@ public final class TorchZipReader implements AutoCloseable {
         return null;
     }
 
+    private static void checkHashable(String source, String global, Object key) {
+        String why = RestrictedUnpickler.unhashable(key, 0);
+        if (why != null) {
+            throw new CheckpointException(source, "corrupt pickle: " + global + " given a key or member that is " + why);
+        }
+    }
+
     private static CheckpointException badArgs(String source, String global, List<Object> args) {
         StringBuilder sb = new StringBuilder();
         for (Object a : args) {
@@ -342,6 +396,15 @@ public final class TorchZipReader implements AutoCloseable {
             st[i] = b;
         }
         if (offset < 0) throw badArgs(source, q, args);
+        long numel = 1;
+        for (long d : sh) {
+            try {
+                numel = Math.multiplyExact(numel, d);
+            } catch (ArithmeticException e) {
+                throw new CheckpointException(source, "corrupt pickle: tensor of size " + size
+                        + " has more elements than fit in 64 bits");
+            }
+        }
         return new TorchTensor(s, offset, sh, st);
     }
 

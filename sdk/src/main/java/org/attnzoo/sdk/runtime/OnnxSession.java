@@ -8,18 +8,24 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An ONNX model opened on ONNX Runtime. One session serves many threads at once ({@link #run} is
- * thread-safe); {@link #close()} waits for runs in flight.
+ * thread-safe); {@link #close()} waits for runs in flight (a read-write lock: runs share the read
+ * side, close takes the write side), after which every method that would touch the native session
+ * throws an {@link IllegalStateException} saying the session is closed, never a native crash.
  */
 public final class OnnxSession implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("org.attnzoo.runtime");
@@ -31,6 +37,8 @@ public final class OnnxSession implements AutoCloseable {
     private final String fallbackReason;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Map<String, long[]> inputShapes;
+    private static final int MAX_POOLED = 64;
+    private final ConcurrentLinkedQueue<ByteBuffer> pool = new ConcurrentLinkedQueue<>();
     private volatile boolean closed;
 
     private OnnxSession(Path path, OrtEnvironment env, OrtSession session, Device device, String fallbackReason) {
@@ -129,11 +137,22 @@ public final class OnnxSession implements AutoCloseable {
     }
 
     public List<String> inputNames() {
+        checkOpen();
         return List.copyOf(session.getInputNames());
     }
 
     public List<String> outputNames() {
+        checkOpen();
         return List.copyOf(session.getOutputNames());
+    }
+
+    /** True once {@link #close()} has run. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException(path + ": session is closed");
     }
 
     /** Input shapes as the model declares them (-1 for a run-time size). */
@@ -156,15 +175,20 @@ public final class OnnxSession implements AutoCloseable {
     }
 
     public Map<String, String> metadata() {
+        lock.readLock().lock();
         try {
+            checkOpen();
             return session.getMetadata().getCustomMetadata();
         } catch (OrtException e) {
             throw new ModelRuntimeException(path + ": " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
     /** Runs a single-input model and returns its first output. */
     public NdArray run(NdArray input) {
+        checkOpen();
         String name = session.getInputNames().iterator().next();
         Map<String, NdArray> out = run(Map.of(name, input));
         return out.values().iterator().next();
@@ -174,9 +198,10 @@ public final class OnnxSession implements AutoCloseable {
     public Map<String, NdArray> run(Map<String, NdArray> inputs) {
         lock.readLock().lock();
         try {
-            if (closed) throw new IllegalStateException(path + ": session is closed");
+            checkOpen();
             Map<String, long[]> declared = inputShapes;
             Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+            List<ByteBuffer> borrowed = new ArrayList<>(inputs.size());
             try {
                 for (Map.Entry<String, NdArray> e : inputs.entrySet()) {
                     long[] want = declared.get(e.getKey());
@@ -184,7 +209,12 @@ public final class OnnxSession implements AutoCloseable {
                         throw new ModelRuntimeException(path + ": the model has no input '" + e.getKey() + "' (inputs: " + declared.keySet() + ")");
                     }
                     checkShape(e.getKey(), want, e.getValue().shape());
-                    feeds.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().data()), e.getValue().shape()));
+                    float[] data = e.getValue().data();
+                    ByteBuffer direct = borrow(data.length);
+                    borrowed.add(direct);
+                    FloatBuffer fb = direct.asFloatBuffer();
+                    fb.put(data).rewind();
+                    feeds.put(e.getKey(), OnnxTensor.createTensor(env, fb, e.getValue().shape()));
                 }
                 try (OrtSession.Result r = session.run(feeds)) {
                     Map<String, NdArray> out = new LinkedHashMap<>();
@@ -200,12 +230,35 @@ public final class OnnxSession implements AutoCloseable {
                 }
             } finally {
                 for (OnnxTensor t : feeds.values()) t.close();
+                for (ByteBuffer b : borrowed) giveBack(b);
             }
         } catch (OrtException e) {
             throw new ModelRuntimeException(path + ": inference failed: " + e.getMessage(), e);
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /**
+     * A native-order direct buffer for {@code floats} input values. ONNX Runtime copies a heap
+     * buffer into a fresh direct buffer on every run, whose native memory is only returned when the
+     * garbage collector gets to it (with a small heap that can be hundreds of runs later, so native
+     * memory climbed by the input size per run under load); input buffers are therefore pooled per
+     * session, at most {@value #MAX_POOLED} of them.
+     */
+    private ByteBuffer borrow(int floats) {
+        long bytes = 4L * floats;
+        for (ByteBuffer b; (b = pool.poll()) != null; ) {
+            if (b.capacity() >= bytes) {
+                b.clear().limit((int) bytes);
+                return b;
+            }
+        }
+        return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+    }
+
+    private void giveBack(ByteBuffer b) {
+        if (pool.size() < MAX_POOLED) pool.offer(b);
     }
 
     private void checkShape(String name, long[] want, long[] got) {

@@ -177,11 +177,22 @@ public final class Registry {
         }
     }
 
-    /** Parses and validates an index; {@code source} names it in error messages. */
+    /** Largest index accepted (the bundled one is about 200 KB); a larger one is refused unread. */
+    public static final int MAX_INDEX_BYTES = 32 << 20;
+
+    /**
+     * Parses and validates an index; {@code source} names it in error messages. At most
+     * {@link #MAX_INDEX_BYTES} are read, and Jackson's stream constraints bound nesting (1,000),
+     * number and string lengths, so a hostile index costs bounded memory and time.
+     */
     public static Registry parse(InputStream in, String source) throws IOException {
+        byte[] bytes = in.readNBytes(MAX_INDEX_BYTES + 1);
+        if (bytes.length > MAX_INDEX_BYTES) {
+            throw new RegistryException("registry " + source + ": larger than " + MAX_INDEX_BYTES + " bytes; refused");
+        }
         IndexFile file;
         try {
-            file = MAPPER.readValue(in, IndexFile.class);
+            file = MAPPER.readValue(bytes, IndexFile.class);
         } catch (JsonProcessingException e) {
             Throwable root = e;
             while (root.getCause() instanceof JsonProcessingException && root.getCause() != root) {
@@ -194,6 +205,9 @@ public final class Registry {
             }
             throw new RegistryException("registry " + source + ": " + (e instanceof JsonMappingException m
                     ? describe(m) : clean(e.getOriginalMessage()) + location(e)), e);
+        } catch (IOException e) {
+            // e.g. Jackson's encoding detection taking the first bytes for UTF-32 (CharConversionException)
+            throw new RegistryException("registry " + source + ": not readable as JSON text: " + clean(e.getMessage()), e);
         }
         if (file.schemaVersion() != SCHEMA_VERSION) {
             throw new RegistryException("registry " + source + ": schema_version " + file.schemaVersion()

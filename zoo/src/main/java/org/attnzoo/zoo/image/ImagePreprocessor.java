@@ -4,10 +4,13 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.runtime.NdArray;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -34,23 +37,84 @@ public final class ImagePreprocessor {
         int h = p.height(), w = p.width();
         float[] out = new float[files.size() * 3 * h * w];
         for (int i = 0; i < files.size(); i++) {
-            float[] one = prepare(read(files.get(i)));
+            float[] one;
+            try {
+                one = prepare(read(files.get(i)));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(files.get(i) + ": " + e.getMessage(), e);
+            }
             System.arraycopy(one, 0, out, i * one.length, one.length);
         }
         return new NdArray(out, new long[]{files.size(), 3, h, w});
     }
 
+    /** Largest image accepted, in pixels (a 64-megapixel photo; far beyond any model's input). */
+    public static final long MAX_PIXELS = 64L << 20;
+
+    /**
+     * Decodes {@code file}. The dimensions are read from the header first and an image over
+     * {@link #MAX_PIXELS} is refused before any pixel memory is allocated (a few bytes of PNG can
+     * claim a 100,000 &times; 100,000 image); a decoder failing on a malformed file (the JDK's
+     * decoders throw assorted runtime exceptions) becomes an {@link IOException} naming the file.
+     */
     static BufferedImage read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such image file");
-        BufferedImage img = ImageIO.read(file.toFile());
-        if (img == null) throw new IOException(file + ": not an image this JVM can read (PNG, JPEG, BMP, GIF)");
-        return img;
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new IOException(file + ": not an image this JVM can read (PNG, JPEG, BMP, GIF)");
+            }
+            ImageReader r = readers.next();
+            try {
+                r.setInput(in, true, true);
+                long w = r.getWidth(0), h = r.getHeight(0);
+                if (w <= 0 || h <= 0 || w * h > MAX_PIXELS) {
+                    throw new IOException(file + ": image of " + w + " x " + h + " pixels; at most " + MAX_PIXELS
+                            + " pixels with positive sides are accepted");
+                }
+                BufferedImage img = r.read(0, r.getDefaultReadParam());
+                if (img == null) throw new IOException(file + ": the " + r.getFormatName() + " decoder returned no image");
+                return img;
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) throw e;
+                throw new IOException(file + ": cannot decode the image: " + oneLine(e), e);
+            } catch (RuntimeException e) {
+                throw new IOException(file + ": malformed image (the decoder failed: " + oneLine(e) + ")", e);
+            } finally {
+                r.dispose();
+            }
+        }
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage();
+        m = m.replaceAll("\\s+", " ").trim();
+        return m.length() > 200 ? m.substring(0, 200) + "..." : m;
     }
 
     /** One image to normalized CHW floats. */
     public float[] prepare(BufferedImage img) {
         int th = p.height(), tw = p.width();
         int iw = img.getWidth(), ih = img.getHeight();
+        int scale = (int) Math.floor(th / p.cropPct());
+        int rw, rh;
+        if (p.cropMode().equals(Preprocessing.SQUASH)) {   // both sides to the scale size, aspect ratio not kept
+            rh = scale;
+            rw = (int) Math.floor(tw / p.cropPct());
+        } else if (iw <= ih) {
+            rw = scale;
+            rh = (int) Math.min(Integer.MAX_VALUE, scale * (long) ih / iw);
+        } else {
+            rh = scale;
+            rw = (int) Math.min(Integer.MAX_VALUE, scale * (long) iw / ih);
+        }
+        if ((long) rw * rh > MAX_PIXELS || rw <= 0 || rh <= 0) {
+            throw new IllegalArgumentException("an image of " + iw + " x " + ih + " pixels would be resized to "
+                    + (rw <= 0 || rh <= 0 ? "nothing" : rw + " x " + rh) + "; its aspect ratio is too extreme");
+        }
+        if ((long) iw * ih > MAX_PIXELS) {
+            throw new IllegalArgumentException("image of " + iw + " x " + ih + " pixels; at most " + MAX_PIXELS + " are accepted");
+        }
         float[][] rgb = new float[3][iw * ih];
         for (int y = 0; y < ih; y++) {
             for (int x = 0; x < iw; x++) {
@@ -59,18 +123,6 @@ public final class ImagePreprocessor {
                 rgb[1][y * iw + x] = (c >> 8) & 0xff;
                 rgb[2][y * iw + x] = c & 0xff;
             }
-        }
-        int scale = (int) Math.floor(th / p.cropPct());
-        int rw, rh;
-        if (p.cropMode().equals(Preprocessing.SQUASH)) {   // both sides to the scale size, aspect ratio not kept
-            rh = scale;
-            rw = (int) Math.floor(tw / p.cropPct());
-        } else if (iw <= ih) {
-            rw = scale;
-            rh = (int) (scale * (long) ih / iw);
-        } else {
-            rh = scale;
-            rw = (int) (scale * (long) iw / ih);
         }
         boolean cubic = !"bilinear".equals(p.interpolation());
         int top = (int) Math.round((rh - th) / 2.0), left = (int) Math.round((rw - tw) / 2.0);
