@@ -33,7 +33,7 @@ public final class NeighborhoodAttentionBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("--emit")) {
-            emit(Path.of(args[1]));
+            emit(Path.of(args[1]), args.length > 2 && args[2].equals("compare"));
             return;
         }
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
@@ -94,9 +94,11 @@ public final class NeighborhoodAttentionBench {
 
     /**
      * Writes the grid of models (every map size, dilation and tile size, plus the masked baseline
-     * where its table stays under 20 MB) to {@code dir} with a manifest, for timing elsewhere.
+     * where its table stays under 20 MB) to {@code dir} with a manifest, for timing elsewhere; with
+     * {@code compare}, only the chosen tile size, per-query tiles (version 1's body) and the masked
+     * baseline at every size.
      */
-    static void emit(Path dir) throws Exception {
+    static void emit(Path dir, boolean compare) throws Exception {
         Files.createDirectories(dir);
         StringBuilder manifest = new StringBuilder("file,side,heads,dilation,form,chosen\n");
         for (int side : new int[]{56, 28, 14, 7}) {
@@ -106,15 +108,15 @@ public final class NeighborhoodAttentionBench {
                 int[] chosen = NeighborhoodTiles.choose(new int[]{side, side}, new int[]{7, 7}, new int[]{d, d}, new boolean[2], 32);
                 int lg = (side + d - 1) / d;
                 List<Integer> tiles = new ArrayList<>();
-                for (int t : new int[]{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 28}) if (t < lg) tiles.add(t);
+                for (int t : new int[]{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 28}) if (t < lg && (!compare || t == 1 || t == chosen[0])) tiles.add(t);
                 long n = (long) side * side;
-                if (n * n / ((long) d * d) * 8 < 20_000_000) tiles.add(lg);
+                if (compare ? chosen[0] >= lg : n * n / ((long) d * d) * 8 < 20_000_000) tiles.add(lg);
                 for (int t : tiles) {
                     Path f = build(dir, side, heads, d, "t" + t, t);
                     manifest.append(f.getFileName()).append(',').append(side).append(',').append(heads).append(',').append(d)
                             .append(",t").append(t).append(t == lg ? "(dense)" : "").append(',').append(chosen[0]).append('\n');
                 }
-                if (n * n * 8 < 20_000_000) {
+                if (compare || n * n * 8 < 20_000_000) {
                     Path f = build(dir, side, heads, d, "full", -1);
                     manifest.append(f.getFileName()).append(',').append(side).append(',').append(heads).append(',').append(d)
                             .append(",full,").append(chosen[0]).append('\n');
