@@ -182,19 +182,22 @@ public final class StripeAttention {
 
     private static Value inlineBody(Graph g, Value q, Value k, Value v, Value bias, Value mask, Stripes s, float scale) {
         long h = q.dim(1), d = q.dim(4);
-        int nh = s.nh(), nw = s.nw(), hs = s.hs(), ws = s.ws(), n = s.tokens(), st = s.stripes();
-        boolean moves = hs > 1 && nw > 1;   // swapping the Hs and nW axes is a real transpose only when both exceed 1
-        Value qw = g.reshape(g.mul(q, scale), -1, h, nh, hs, nw, ws, d);
-        Value kw = g.reshape(k, -1, h, nh, hs, nw, ws, d);
-        Value vw = g.reshape(v, -1, h, nh, hs, nw, ws, d);
-        qw = g.reshape(moves ? g.transpose(qw, 0, 1, 2, 4, 3, 5, 6) : qw, -1, h, st, n, d);
-        vw = g.reshape(moves ? g.transpose(vw, 0, 1, 2, 4, 3, 5, 6) : vw, -1, h, st, n, d);
-        Value kt = g.reshape(g.transpose(kw, 0, 1, 2, 4, 6, 3, 5), -1, h, st, d, n);
-        Value sc = g.matMul(qw, kt);
+        int hs = s.hs(), ws = s.ws(), n = s.tokens(), st = s.stripes();
+        // only vertical stripes narrower than the map need a transpose (one axis moved, rank 4); horizontal
+        // stripes and full-map windows are contiguous already
+        boolean moves = hs > 1 && s.nw() > 1;
+        Value[] w = new Value[3];
+        Value[] in = {g.mul(q, scale), k, v};
+        for (int i = 0; i < 3; i++) {
+            Value x = in[i];
+            if (moves) x = g.transpose(g.reshape(x, -1, hs, s.nw(), (long) ws * d), 0, 2, 1, 3);        // [B·heads, nW, H, sw·D]
+            w[i] = g.reshape(x, -1, h, st, n, d);
+        }
+        Value sc = g.matMul(w[0], g.transpose(w[1], 0, 1, 2, 4, 3));
         if (bias != null) sc = g.add(sc, bias);
         if (mask != null) sc = g.add(sc, mask);
-        Value o = g.matMul(g.softmax(sc, -1), vw);
-        if (moves) o = g.transpose(g.reshape(o, -1, h, nh, nw, hs, ws, d), 0, 1, 2, 4, 3, 5, 6);
+        Value o = g.matMul(g.softmax(sc, -1), w[2]);
+        if (moves) o = g.transpose(g.reshape(o, -1, s.nw(), hs, (long) ws * d), 0, 2, 1, 3);
         return g.reshape(o, -1, h, s.h(), s.w(), d);
     }
 
@@ -203,47 +206,46 @@ public final class StripeAttention {
     private static final String[] FORMALS = {"Q", "K", "V", "BIAS", "MASK"};
 
     /**
-     * The model-local function: window sizes from {@code Shape(Q)[2:4]} and the attributes
-     * ({@code Hs, Ws = H, sw} or {@code sw, W}), Reshape {@code Q, K, V} to
-     * {@code [B, heads, nH, Hs, nW, Ws, D]}, Transpose the window grid forward (K straight to
-     * {@code [.., D, n]}), two batched MatMuls around Softmax, and back. Every shape is a function
-     * of static sizes and attributes (Reshape's 0 copies the batch), so runtimes fold them.
+     * The model-local function. Every reshape target is a function of the attributes alone (so a
+     * runtime folds them to constants, whatever the batch): Q, K, V are unsqueezed to
+     * {@code [B, heads, H, 1, 1, W, D]} and viewed as {@code [B, heads, H, nW, 1, sw, D]} (vertical)
+     * or {@code [B, heads, 1, nH, sw, W, D]} (horizontal), using Reshape's 0 to copy sizes and one -1;
+     * one Transpose swapping axes 2 and 3 (a single axis moved; for horizontal stripes it only moves
+     * an axis of size 1) gives {@code [B, heads, S, a, b, c, D]}, viewed as
+     * {@code [B, heads, S, 1, 1, n, D]}; batched MatMul with Kᵀ, Add of {@code BIAS + MASK}
+     * (unsqueezed to rank 7), Softmax, MatMul with V, and the inverse view/transpose; the last
+     * Reshape takes {@code Shape(Q)}.
      */
     static FunctionProto function() {
         Body b = new Body();
-        String q = "Q", k = "K", v = "V";
         String o = b.node("Constant", List.of(), Attr.ref("value_int", "orientation", AttributeType.INT));
         String sw = b.node("Constant", List.of(), Attr.ref("value_int", "stripe_width", AttributeType.INT));
         String scale = b.node("Constant", List.of(), Attr.ref("value_float", "scale", AttributeType.FLOAT));
-        String one = b.ints(1);
-        String hw = b.node("Shape", List.of(q), Attr.i("start", 2), Attr.i("end", 4));                     // [H, W]
-        String o1 = b.node("Reshape", List.of(o, one));
-        String sel = b.node("Concat", List.of(b.node("Sub", List.of(one, o1)), o1), Attr.i("axis", 0));     // [1-o, o]
-        String win = b.node("Add", List.of(b.node("Mul", List.of(hw, sel)),
-                b.node("Mul", List.of(b.node("Reshape", List.of(sw, one)), b.node("Sub", List.of(one, sel))))));  // [Hs, Ws]
-        String grid = b.node("Div", List.of(hw, win));                                                      // [nH, nW]
-        String axis1 = b.ints(1);
-        String pairs = b.node("Concat", List.of(b.node("Unsqueeze", List.of(grid, axis1)), b.node("Unsqueeze", List.of(win, axis1))),
-                Attr.i("axis", 1));                                                                         // [[nH, Hs], [nW, Ws]]
-        String keep = b.ints(0, 0), last = b.ints(-1);
-        String split7 = b.node("Concat", List.of(keep, b.node("Reshape", List.of(pairs, b.ints(4))), last), Attr.i("axis", 0));
-        String st = b.node("ReduceProd", List.of(grid), Attr.i("keepdims", 1));
-        String n = b.node("ReduceProd", List.of(win), Attr.i("keepdims", 1));
-        String toWin = b.node("Concat", List.of(keep, st, n, last), Attr.i("axis", 0));                  // [0, 0, S, n, -1]
-        String toWinT = b.node("Concat", List.of(keep, st, last, n), Attr.i("axis", 0));                 // [0, 0, S, -1, n]
-        String gridBack = b.node("Concat", List.of(keep, grid, win, last), Attr.i("axis", 0));           // [0, 0, nH, nW, Hs, Ws, -1]
-        String back = b.node("Concat", List.of(keep, hw, last), Attr.i("axis", 0));                      // [0, 0, H, W, -1]
-
-        String qs = b.node("Mul", List.of(q, scale));
-        String qw = b.node("Reshape", List.of(b.node("Transpose", List.of(b.node("Reshape", List.of(qs, split7))), Attr.ints("perm", 0, 1, 2, 4, 3, 5, 6)), toWin));
-        String kt = b.node("Reshape", List.of(b.node("Transpose", List.of(b.node("Reshape", List.of(k, split7))), Attr.ints("perm", 0, 1, 2, 4, 6, 3, 5)), toWinT));
-        String vw = b.node("Reshape", List.of(b.node("Transpose", List.of(b.node("Reshape", List.of(v, split7))), Attr.ints("perm", 0, 1, 2, 4, 3, 5, 6)), toWin));
-        String sc = b.node("MatMul", List.of(qw, kt));
-        sc = b.node("Add", List.of(sc, b.node("Add", List.of("BIAS", "MASK"))));
+        // select(v, h) = v·(1-o) + h·o, per element; v and h = base + sw·unit
+        String ho = b.node("Reshape", List.of(o, b.ints(1)));
+        String vo = b.node("Sub", List.of(b.ints(1), ho));
+        String sw1 = b.node("Reshape", List.of(sw, b.ints(1)));
+        String tin = select(b, vo, ho, sw1, new long[]{0, 0, 0, -1, 1, 0, 0}, new long[]{0, 0, 0, 0, 0, 1, 0},
+                new long[]{0, 0, 1, -1, 0, 0, 0}, new long[]{0, 0, 0, 0, 1, 0, 0});                      // [B,h,H,nW,1,sw,D] | [B,h,1,nH,sw,W,D]
+        String tback = select(b, vo, ho, sw1, new long[]{0, 0, 0, -1, 1, 0, 0}, new long[]{0, 0, 0, 0, 0, 1, 0},
+                new long[]{0, 0, 0, 1, 0, -1, 0}, new long[]{0, 0, 0, 0, 1, 0, 0});                      // [B,h,S,H,1,sw,D] | [B,h,S,1,sw,W,D]
+        String twin = b.ints(0, 0, 0, 1, 1, -1, 0);                                                      // [B,h,S,1,1,n,D]
+        String axes34 = b.ints(3, 4);
+        String[] w = new String[3];
+        String[] in = {b.node("Mul", List.of("Q", scale)), "K", "V"};
+        for (int i = 0; i < 3; i++) {
+            String x = b.node("Reshape", List.of(b.node("Unsqueeze", List.of(in[i], axes34)), tin));
+            x = b.node("Transpose", List.of(x), Attr.ints("perm", 0, 1, 3, 2, 4, 5, 6));
+            w[i] = b.node("Reshape", List.of(x, twin));
+        }
+        String kt = b.node("Transpose", List.of(w[1]), Attr.ints("perm", 0, 1, 2, 3, 4, 6, 5));
+        String sc = b.node("MatMul", List.of(w[0], kt));
+        String add = b.node("Unsqueeze", List.of(b.node("Add", List.of("BIAS", "MASK")), axes34));
+        sc = b.node("Add", List.of(sc, add));
         String p = b.node("Softmax", List.of(sc), Attr.i("axis", -1));
-        String y = b.node("MatMul", List.of(p, vw));
-        y = b.node("Transpose", List.of(b.node("Reshape", List.of(y, gridBack))), Attr.ints("perm", 0, 1, 2, 4, 3, 5, 6));
-        b.nodes.add(NodeProto.newBuilder().setOpType("Reshape").addInput(y).addInput(back).addOutput("Y").build());
+        String y = b.node("MatMul", List.of(p, w[2]));
+        y = b.node("Transpose", List.of(b.node("Reshape", List.of(y, tback))), Attr.ints("perm", 0, 1, 3, 2, 4, 5, 6));
+        b.nodes.add(NodeProto.newBuilder().setOpType("Reshape").addInput(y).addInput(b.node("Shape", List.of("Q"))).addOutput("Y").build());
         return FunctionProto.newBuilder().setName(OP).setDomain(DOMAIN)
                 .addAllInput(List.of(FORMALS)).addOutput("Y")
                 .addAttribute("orientation").addAttribute("stripe_width").addAttribute("scale")
@@ -252,6 +254,13 @@ public final class StripeAttention {
                         + "H x stripe_width windows, 1 = stripe_width x W; softmax(scale*q*k^T + BIAS + MASK)*v within each stripe; "
                         + "BIAS/MASK broadcast to [B, heads, stripes, n, n]. See AttnZoo docs/custom-ops.md.")
                 .addAllNode(b.nodes).build();
+    }
+
+    /** {@code (vBase + sw·vUnit)·vo + (hBase + sw·hUnit)·ho} as int64 nodes (constants only: foldable). */
+    private static String select(Body b, String vo, String ho, String sw, long[] vBase, long[] vUnit, long[] hBase, long[] hUnit) {
+        String v = b.node("Add", List.of(b.ints(vBase), b.node("Mul", List.of(sw, b.ints(vUnit)))));
+        String h = b.node("Add", List.of(b.ints(hBase), b.node("Mul", List.of(sw, b.ints(hUnit)))));
+        return b.node("Add", List.of(b.node("Mul", List.of(v, vo)), b.node("Mul", List.of(h, ho))));
     }
 
     private static final class Body {
