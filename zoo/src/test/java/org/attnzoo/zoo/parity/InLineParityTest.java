@@ -62,6 +62,12 @@ class InLineParityTest {
         InLineCSwin.Config cfg = ParityFixture.config(fx, InLineCSwin.Config.class);
         InLineCSwin arch = new InLineCSwin(fx, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         ParityFixture.check(fx, arch, ParityFixture.dir(fx).resolve("weights.safetensors"), fx, tmp, ParityFixture.meta(fx).get("parameters").asLong());
+        // the 'S' stages' softmax branches are StripeAttention2D nodes: "ISSS", depths 1-2-2-1 on maps 16/8/4/2 with
+        // stripes 2/2/2 -> stage 2: 2 blocks x 2 branches, stage 3: 2 x 2, stage 4 (last): 1 x 1
+        org.attnzoo.sdk.onnx.proto.OnnxIr.ModelProto m = org.attnzoo.sdk.onnx.proto.OnnxIr.ModelProto.parseFrom(
+                java.nio.file.Files.readAllBytes(tmp.resolve("model.onnx")));
+        assertThat(m.getGraph().getNodeList().stream().filter(n -> n.getDomain().equals(org.attnzoo.sdk.ops.StripeAttention.DOMAIN)))
+                .hasSize(9);
     }
 
     @Test

@@ -7,6 +7,7 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.ops.StripeAttention;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
 
@@ -17,7 +18,7 @@ import java.util.Map;
 /**
  * InLine-CSwin, as the authors' {@code models/inline_cswin.py}: a CSWin Transformer (7×7 stride-4
  * conv embedding, stages joined by stride-2 conv + LayerNorm merges) whose blocks use
- * {@link InLineAttention} ('I') or CSWin's LePE attention ('S'). A block whose stripe width equals
+ * {@link InLineAttention} ('I') or CSWin's LePE attention ('S', one {@code StripeAttention2D} node per branch). A block whose stripe width equals
  * its map attends over the whole map with all channels; otherwise half the channels (and heads)
  * attend within vertical stripes ({@code map × split}) and half within horizontal ones, each window
  * with a 3×3 depthwise LePE on its values (zero padded at the window border), as upstream. The
@@ -129,31 +130,40 @@ public final class InLineCSwin extends FamilyArchitecture<InLineCSwin.Config> {
         return g.reshape(g.transpose(x, 0, 1, 3, 2, 4, 5), -1, (long) res * res, c);
     }
 
-    /** One attention branch over {@code hs × ws} windows; returns tokens [B, res², c]. */
+    /**
+     * One attention branch over {@code hs × ws} windows; returns tokens [B, res², c]. 'S' (CSWin's
+     * softmax attention): one {@code StripeAttention2D} node ({@code hs = res}: vertical stripes of
+     * width {@code ws}, the whole map when {@code ws = res} too; else horizontal stripes of height
+     * {@code hs}); 'I': InLine's linear attention over the whole map (not a stripe op).
+     */
     private static Value branch(Scope s, Value q, Value k, Value v, Value xm, int c, int res, int heads, int hs, int ws, char type) {
         Graph g = s.graph();
         if (res % hs != 0 || res % ws != 0) throw new IllegalArgumentException(s.prefix() + ": " + res + " map is not a multiple of the " + hs + "x" + ws + " stripes");
         int n = hs * ws, hd = c / heads;
-        Value qw = toWindows(g, q, res, hs, ws, c), kw = toWindows(g, k, res, hs, ws, c), vw = toWindows(g, v, res, hs, ws, c);
+        Value vw = toWindows(g, v, res, hs, ws, c);
         // LePE: 3x3 depthwise conv of each window's values (zero padded at the window border)
         Value vImg = g.reshape(g.transpose(vw, 0, 2, 1), -1, c, hs, ws);
         Scope gv = s.scope("get_v");
         Value lepe = g.conv2d(vImg, gv.param("weight", c, 1, 3, 3), gv.param("bias", c), new int[]{1, 1}, new int[]{1, 1, 1, 1}, new int[]{1, 1}, c);
         Value lepeT = g.transpose(g.reshape(lepe, -1, c, n), 0, 2, 1);                                  // [b, n, c]
+        if (type == 'S') {
+            StripeAttention.Orientation or = hs == res ? StripeAttention.Orientation.VERTICAL : StripeAttention.Orientation.HORIZONTAL;
+            int width = or == StripeAttention.Orientation.VERTICAL ? ws : hs;
+            Value[] tok = {q, k, v}, hf = new Value[3];
+            for (int i = 0; i < 3; i++) hf[i] = g.transpose(g.reshape(tok[i], -1, res, res, heads, hd), 0, 3, 1, 2, 4);   // [B, heads, res, res, hd]
+            Value a = StripeAttention.apply(g, hf[0], hf[1], hf[2], null, null, or, width, (float) Math.pow(hd, -0.5), false);
+            Value at = g.reshape(g.transpose(a, 0, 2, 3, 1, 4), -1, (long) res * res, c);
+            return g.add(at, fromWindows(g, lepeT, res, hs, ws, c));
+        }
+        if (hs != res || ws != res) {
+            throw new IllegalArgumentException(s.prefix() + ": InLine attention in CSWin runs over whole maps only (upstream's residual "
+                    + "kernels are per image), got " + hs + "x" + ws + " stripes on a " + res + " map");
+        }
+        Value qw = toWindows(g, q, res, hs, ws, c), kw = toWindows(g, k, res, hs, ws, c);
         Value qh = g.transpose(g.reshape(qw, -1, n, heads, hd), 0, 2, 1, 3);
         Value kh = g.transpose(g.reshape(kw, -1, n, heads, hd), 0, 2, 1, 3);
         Value vh = g.transpose(g.reshape(vw, -1, n, heads, hd), 0, 2, 1, 3);
-        Value o;
-        if (type == 'I') {
-            if (hs != res || ws != res) {
-                throw new IllegalArgumentException(s.prefix() + ": InLine attention in CSWin runs over whole maps only (upstream's residual "
-                        + "kernels are per image), got " + hs + "x" + ws + " stripes on a " + res + " map");
-            }
-            o = InLineAttention.mixWithMean(s, xm, qh, kh, vh, heads, hs, ws, 0);
-        } else {
-            Value attn = g.softmax(g.mul(g.matMul(qh, g.transpose(kh, 0, 1, 3, 2)), (float) Math.pow(hd, -0.5)), -1);
-            o = g.reshape(g.transpose(g.matMul(attn, vh), 0, 2, 1, 3), -1, n, c);
-        }
+        Value o = InLineAttention.mixWithMean(s, xm, qh, kh, vh, heads, hs, ws, 0);
         return fromWindows(g, g.add(o, lepeT), res, hs, ws, c);
     }
 }

@@ -1,0 +1,177 @@
+package org.attnzoo.zoo.family.cswin;
+
+import org.attnzoo.sdk.graph.Attr;
+import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.sdk.graph.Value;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.nn.LayerNorm;
+import org.attnzoo.sdk.nn.Linear;
+import org.attnzoo.sdk.nn.Mlp;
+import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.ops.StripeAttention;
+import org.attnzoo.sdk.ops.StripeAttention.Orientation;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * CSWin Transformer (Dong et al., "CSWin Transformer: A General Vision Transformer Backbone with
+ * Cross-Shaped Windows", CVPR 2022), as the authors' {@code models/cswin.py}
+ * (microsoft/CSWin-Transformer): a 7×7 stride-4 conv embedding with LayerNorm, four stages of
+ * {@code CSWinBlock}s joined by {@code Merge_Block}s (3×3 stride-2 conv + LayerNorm), a final
+ * LayerNorm, the mean over tokens and a linear head.
+ *
+ * <p>A block's attention ({@code LePEAttention}): one fused qkv projection; unless the block is in
+ * the last stage or its stripe width equals its map, the first half of the channels (and heads)
+ * attend within vertical stripes ({@code map × sw}, upstream {@code idx 0}) and the second half
+ * within horizontal ones ({@code sw × map}, {@code idx 1}); otherwise all channels attend over the
+ * whole map. Each branch is one {@link StripeAttention} node ({@code StripeAttention2D}, the full
+ * map being a single stripe), plus LePE: a 3×3 depthwise conv ({@code get_v}) of the values of each
+ * stripe on its own (zero padded at the stripe's border), added to the attention output.
+ *
+ * <p>Variant names are the authors' registered model names ({@code @register_model} functions);
+ * {@code CSWin_144_24322_large_224_22k} is the ImageNet-22k pre-trained large model (the authors'
+ * large constructor with a 21841-class head).
+ */
+public final class CSWin extends FamilyArchitecture<CSWin.Config> {
+    static final float EPS = 1e-5f;
+
+    /**
+     * {@code splitSize}: stripe width per stage; {@code inlineStripes}: emit the stripe attention's
+     * standard nodes instead of the custom-op node (the {@link StripeAttention} inline form).
+     */
+    public record Config(int imgSize, int numClasses, int embedDim, int[] depth, int[] splitSize, int[] numHeads, double mlpRatio,
+                         boolean inlineStripes) implements ImageConfig {
+        @Override
+        public int inChans() {
+            return 3;
+        }
+
+        /** The parameter count of the authors' constructor for this configuration. */
+        public long parameterCount() {
+            long c = embedDim, n = 3 * c * 49 + c + 2 * c;
+            for (int i = 0; i < 4; i++) {
+                if (i > 0) {
+                    n += c * 2 * c * 9 + 2 * c + 4 * c;
+                    c *= 2;
+                }
+                long hidden = (long) (c * mlpRatio);
+                n += depth[i] * (2 * c + 3 * c * c + 3 * c + 10 * c + c * c + c + 2 * c + c * hidden + hidden + hidden * c + c);
+            }
+            return n + 2 * c + c * numClasses + numClasses;
+        }
+    }
+
+    public static final Map<String, Config> VARIANTS;
+
+    static {
+        Map<String, Config> m = new LinkedHashMap<>();
+        int[] s224 = {1, 2, 7, 7}, s384 = {1, 2, 12, 12}, d = {2, 4, 32, 2};
+        m.put("CSWin_64_12211_tiny_224", new Config(224, 1000, 64, new int[]{1, 2, 21, 1}, s224, new int[]{2, 4, 8, 16}, 4, false));
+        m.put("CSWin_64_24322_small_224", new Config(224, 1000, 64, d, s224, new int[]{2, 4, 8, 16}, 4, false));
+        m.put("CSWin_96_24322_base_224", new Config(224, 1000, 96, d, s224, new int[]{4, 8, 16, 32}, 4, false));
+        m.put("CSWin_144_24322_large_224", new Config(224, 1000, 144, d, s224, new int[]{6, 12, 24, 24}, 4, false));
+        m.put("CSWin_96_24322_base_384", new Config(384, 1000, 96, d, s384, new int[]{4, 8, 16, 32}, 4, false));
+        m.put("CSWin_144_24322_large_384", new Config(384, 1000, 144, d, s384, new int[]{6, 12, 24, 24}, 4, false));
+        m.put("CSWin_144_24322_large_224_22k", new Config(224, 21841, 144, d, s224, new int[]{6, 12, 24, 24}, 4, false));
+        VARIANTS = Collections.unmodifiableMap(m);
+    }
+
+    public CSWin(String name, Config cfg, Preprocessing pre) {
+        super("cswin", name, cfg, pre);
+    }
+
+    /** The authors' eval transform (timm, their default_cfgs): bicubic, crop 0.9 at 224, 1.0 at 384. */
+    public static Preprocessing preprocessing(int imgSize) {
+        return Preprocessing.imagenet(imgSize, imgSize == 384 ? 1.0 : 0.9, "bicubic");
+    }
+
+    public static CSWin variant(String name) {
+        Config c = lookup(VARIANTS, "CSWin", name);
+        return new CSWin(name, c, preprocessing(c.imgSize()));
+    }
+
+    @Override
+    public Value forward(Graph g, Scope w, Value image) {
+        int c = cfg.embedDim();
+        Scope st = w.scope("stage1_conv_embed");
+        Value x = g.conv2d(image, st.scope("0").param("weight", c, 3, 7, 7), st.scope("0").param("bias", c), new int[]{4, 4},
+                new int[]{2, 2, 2, 2}, new int[]{1, 1}, 1);
+        int res = Math.toIntExact(x.dim(2));
+        if (res != cfg.imgSize() / 4) throw new IllegalArgumentException("CSWin " + name + " expects " + cfg.imgSize() + "px inputs");
+        Value t = LayerNorm.apply(st.scope("2"), g.transpose(g.reshape(x, -1, c, (long) res * res), 0, 2, 1), c, EPS);
+        for (int i = 0; i < 4; i++) {
+            if (i > 0) {
+                Scope mg = w.scope("merge" + i);
+                Value img = g.reshape(g.transpose(t, 0, 2, 1), -1, c, res, res);
+                Value y = g.conv2d(img, mg.scope("conv").param("weight", 2L * c, c, 3, 3), mg.scope("conv").param("bias", 2L * c),
+                        new int[]{2, 2}, new int[]{1, 1, 1, 1}, new int[]{1, 1}, 1);
+                c *= 2;
+                res = Math.toIntExact(y.dim(2));
+                t = LayerNorm.apply(mg.scope("norm"), g.transpose(g.reshape(y, -1, c, (long) res * res), 0, 2, 1), c, EPS);
+            }
+            for (int j = 0; j < cfg.depth()[i]; j++) {
+                Scope b = w.scope("stage" + (i + 1), j);
+                final Value in = t;
+                final int cc = c, rr = res, si = i;
+                t = g.named("stage" + (i + 1) + "." + j, () -> block(b, in, cc, rr, cfg.numHeads()[si], cfg.splitSize()[si], si == 3));
+            }
+        }
+        t = LayerNorm.apply(w.scope("norm"), t, c, EPS);
+        Value pooled = g.op1("ReduceMean", new Value[]{t}, t.dtype(), new long[]{t.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        Scope h = w.scope("head");
+        return g.gemm(pooled, h.param("weight", cfg.numClasses(), c), h.param("bias", cfg.numClasses()), true);
+    }
+
+    /** {@code CSWinBlock}: x + proj(cross-shaped attention(norm1(x))), then x + mlp(norm2(x)). Tokens [B, res², c]. */
+    private Value block(Scope b, Value x, int c, int res, int heads, int split, boolean lastStage) {
+        Graph g = b.graph();
+        boolean single = lastStage || res == split;
+        int branches = single ? 1 : 2, bh = heads / branches, hd = c / heads;
+        if (!single && res % split != 0) {
+            throw new IllegalArgumentException(b.prefix() + ": map " + res + " is not divisible by the stripe width " + split);
+        }
+        Value h1 = LayerNorm.apply(b.scope("norm1"), x, c, EPS);
+        // one transpose takes the fused projection to [3 (q,k,v) · branches, B, heads/branch, res, res, head_dim]
+        Value qkv = g.reshape(Linear.apply(b.scope("qkv"), h1, c, 3L * c, true), -1, res, res, 3L * branches, bh, hd);
+        qkv = g.transpose(qkv, 3, 0, 4, 1, 2, 5);
+        long[] ones = new long[3 * branches];
+        java.util.Arrays.fill(ones, 1);
+        Value[] parts = g.split(qkv, 0, ones);
+        float scale = (float) Math.pow(hd, -0.5);
+        Value[] outs = new Value[branches];
+        for (int br = 0; br < branches; br++) {
+            Value q = g.reshape(parts[br], -1, bh, res, res, hd);
+            Value k = g.reshape(parts[branches + br], -1, bh, res, res, hd);
+            Value v = g.reshape(parts[2 * branches + br], -1, bh, res, res, hd);
+            Orientation o = br == 0 ? Orientation.VERTICAL : Orientation.HORIZONTAL;
+            int width = single ? res : split;
+            Value a = StripeAttention.apply(g, q, k, v, null, null, o, width, scale, cfg.inlineStripes());
+            outs[br] = g.add(a, lepe(b.scope("attns." + br + ".get_v"), v, StripeAttention.stripes(res, res, o, width)));
+        }
+        Value y = branches == 1 ? outs[0] : g.concat(1, outs);                                 // [B, heads, res, res, hd]
+        y = g.reshape(g.transpose(y, 0, 2, 3, 1, 4), -1, (long) res * res, c);
+        x = g.add(x, Linear.apply(b.scope("proj"), y, c, c, true));
+        Value h2 = LayerNorm.apply(b.scope("norm2"), x, c, EPS);
+        return g.add(x, Mlp.apply(b.scope("mlp"), h2, c, (long) (c * cfg.mlpRatio()), c));
+    }
+
+    /**
+     * LePE: the 3×3 depthwise {@code get_v} conv of each stripe's values on its own (zero padded at
+     * the stripe border), as upstream's {@code get_lepe}; v and the result {@code [B, heads, H, W, hd]}.
+     */
+    static Value lepe(Scope s, Value v, StripeAttention.Stripes st) {
+        Graph g = s.graph();
+        long h = v.dim(1), hd = v.dim(4), ch = h * hd;
+        int nh = st.nh(), nw = st.nw(), hs = st.hs(), ws = st.ws();
+        Value img = g.transpose(g.reshape(v, -1, h, nh, hs, nw, ws, hd), 0, 2, 4, 1, 6, 3, 5);     // [B, nH, nW, heads, hd, Hs, Ws]
+        img = g.reshape(img, -1, ch, hs, ws);
+        Value y = g.conv2d(img, s.param("weight", ch, 1, 3, 3), s.param("bias", ch), new int[]{1, 1}, new int[]{1, 1, 1, 1}, new int[]{1, 1},
+                Math.toIntExact(ch));
+        y = g.transpose(g.reshape(y, -1, nh, nw, h, hd, hs, ws), 0, 3, 1, 5, 2, 6, 4);           // [B, heads, nH, Hs, nW, Ws, hd]
+        return g.reshape(y, -1, h, (long) nh * hs, (long) nw * ws, hd);
+    }
+}
