@@ -3,7 +3,7 @@
 comparison in docs/benchmarks.md. Imports each family's code the way tools/parity/<family>.py does.
 
 Usage: /usr/bin/python3 tools/bench/export_families.py --upstream DIR --timm DIR --out DIR
-(DIR/<Repo> checkouts: CAS-ViT, RALA, FFNet, BiFormer, InLine, Attentive-Convolution, HorNet)
+(DIR/<Repo> checkouts: CAS-ViT, RALA, FFNet, BiFormer, InLine, Attentive-Convolution, HorNet, L2ViT, TokenMixers)
 """
 import argparse
 import contextlib
@@ -57,8 +57,22 @@ def main():
         import models.AttNet as a
         return a.AttNet_T1(), 224
 
+    def l2vit():
+        sys.path.insert(0, os.path.join(up, "L2ViT/classification/models"))
+        import l2vit as l
+        return l.L2ViT_Tiny(), 224
+
+    def affnet():
+        # tools/parity/affnet.py's loader (its module name would clash with the authors' package)
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("affnet_parity", os.path.join(HERE, "../parity/affnet.py"))
+        gen = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(gen)
+        a = gen.load(os.path.join(up, "TokenMixers/Adaptive Frequency Filters"))
+        return gen.build(a, gen.options("small", 1000)), 256   # export fails in torch 1.13: aten::fft_rfft2
+
     for name, make in [("rcvit_xs", casvit), ("RAVLT_T", ravlt), ("ffnet_1", ffnet), ("hornet_tiny_7x7", hornet),
-                       ("AttNet_T1", attnet)]:
+                       ("AttNet_T1", attnet), ("L2ViT_Tiny", l2vit), ("affnet_small", affnet)]:
         try:
             model, size = make()
             model.eval()

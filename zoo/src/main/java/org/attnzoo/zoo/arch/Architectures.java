@@ -38,6 +38,8 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.inline.InLineSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineSwin.variant(v));
         for (String v : org.attnzoo.zoo.family.inline.InLineCSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineCSwin.variant(v));
         for (String v : org.attnzoo.zoo.family.cswin.CSWin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.cswin.CSWin.variant(v));
+        for (String v : org.attnzoo.zoo.family.l2vit.L2ViT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.l2vit.L2ViT.variant(v));
+        for (String v : org.attnzoo.zoo.family.affnet.AFFNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.affnet.AFFNet.variant(v));
     }
 
     private Architectures() {

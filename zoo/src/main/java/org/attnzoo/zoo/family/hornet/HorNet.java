@@ -3,6 +3,7 @@ package org.attnzoo.zoo.family.hornet;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.nn.RealDft2d;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
@@ -21,13 +22,9 @@ import java.util.Map;
  * <p>The depthwise mixer is a 7×7 depthwise conv, or in the GF variants a global-local filter:
  * LayerNorm, half the channels through a 3×3 depthwise conv, the other half through a global
  * filter {@code irfft2(W ⊙ rfft2(x))} (orthonormal), the halves interleaved channel by channel,
- * LayerNorm. The filter is built from constant real DFT matrices: a right MatMul for the real
- * transform along W ({@code K = W/2+1} bins, real and imaginary parts), a left MatMul with
- * {@code [[A, −B], [B, A]]} for the complex transform along H on the stacked parts, the complex
- * product with the learned weights (bilinearly resized, align_corners, when the spectrum differs
- * from their size, as upstream), the inverse along H the same way, and the real inverse along W,
- * which weighs bins 1…⌈W/2⌉−1 twice and ignores the imaginary parts of the DC and Nyquist bins
- * exactly as {@code irfft} does.
+ * LayerNorm. The transforms are {@link RealDft2d}'s constant real DFT matrices; between them the
+ * complex product with the learned weights (bilinearly resized, align_corners, when the spectrum
+ * differs from their size, as upstream).
  *
  * <p>Build-time folding: {@code s} into the 7×7 kernel or the filter's output LayerNorm, the layer
  * scales into {@code proj_out} and {@code pwconv2}, residual-free otherwise.
@@ -269,22 +266,13 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
                     wi[(ch * h + y) * k + x2] = (float) im;
                 }
 
-        Dft d = new Dft(h, w);
-        Value v = parts[1];                                                        // [B, half, h, w]
-        Value xr = g.matMul(v, g.constant("rfft_w_cos", d.cw, w, k));
-        Value xi = g.matMul(v, g.constant("rfft_w_sin", d.sw, w, k));
-        Value stacked = g.reshape(g.concat(2, g.unsqueeze(xr, 2), g.unsqueeze(xi, 2)), -1, half, 2L * h, k);   // [B, half, 2h, k]
-        Value yk = g.reshape(g.matMul(g.constant("fft_h", d.fwd, 2L * h, 2L * h), stacked), -1, half, 2, h, k);
-        Value[] y = g.split(yk, 2, 1, 1);
-        Value wre = s.derived("filter_re", "complex_weight real part on the spectrum grid", wr, half, 1, h, k);
-        Value wim = s.derived("filter_im", "complex_weight imaginary part on the spectrum grid", wi, half, 1, h, k);
+        RealDft2d d = new RealDft2d(h, w);
+        Value[] y = d.forward(g, parts[1]);                                        // [B, half, h, k] each
+        Value wre = s.derived("filter_re", "complex_weight real part on the spectrum grid", wr, half, h, k);
+        Value wim = s.derived("filter_im", "complex_weight imaginary part on the spectrum grid", wi, half, h, k);
         Value zr = g.sub(g.mul(y[0], wre), g.mul(y[1], wim));
         Value zi = g.add(g.mul(y[0], wim), g.mul(y[1], wre));
-        Value z = g.reshape(g.concat(2, zr, zi), -1, half, 2L * h, k);
-        Value u = g.reshape(g.matMul(g.constant("ifft_h", d.inv, 2L * h, 2L * h), z), -1, half, 2, h, k);
-        Value[] us = g.split(u, 2, 1, 1);
-        Value global = g.add(g.matMul(g.squeeze(us[0], 2), g.constant("irfft_w_cos", d.pc, k, w)),
-                g.matMul(g.squeeze(us[1], 2), g.constant("irfft_w_sin", d.ps, k, w)));   // [B, half, h, w]
+        Value global = d.inverse(g, zr, zi);                                       // [B, half, h, w]
         Value mixed = g.reshape(g.concat(2, g.unsqueeze(local, 2), g.unsqueeze(global, 2)), -1, c, h, w);
         return layerNormCf(s.scope("post_norm"), mixed, scale);
     }
@@ -300,53 +288,6 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
             r[o][i1] += l1;
         }
         return r;
-    }
-
-    /** Orthonormal DFT matrices for an {@code h×w} map and its {@code w/2+1}-bin real spectrum. */
-    static final class Dft {
-        final float[] cw, sw, fwd, inv, pc, ps;
-
-        Dft(int h, int w) {
-            int k = w / 2 + 1;
-            double sw_ = Math.sqrt(w), sh = Math.sqrt(h);
-            cw = new float[w * k];
-            sw = new float[w * k];
-            for (int x = 0; x < w; x++)
-                for (int j = 0; j < k; j++) {
-                    double a = 2 * Math.PI * (((long) j * x) % w) / w;
-                    cw[x * k + j] = (float) (Math.cos(a) / sw_);
-                    sw[x * k + j] = (float) (-Math.sin(a) / sw_);
-                }
-            fwd = new float[4 * h * h];
-            inv = new float[4 * h * h];
-            for (int r = 0; r < h; r++)
-                for (int q = 0; q < h; q++) {
-                    double a = 2 * Math.PI * (((long) r * q) % h) / h;
-                    double ca = Math.cos(a) / sh, sa = Math.sin(a) / sh;
-                    // forward [[A, -B], [B, A]] with A = cos, B = -sin; inverse with B' = +sin
-                    set(fwd, h, r, q, ca, -sa);
-                    set(inv, h, r, q, ca, sa);
-                }
-            pc = new float[k * w];
-            ps = new float[k * w];
-            for (int j = 0; j < k; j++) {
-                boolean edge = j == 0 || (w % 2 == 0 && j == w / 2);
-                double c = edge ? 1 : 2;
-                for (int x = 0; x < w; x++) {
-                    double a = 2 * Math.PI * (((long) j * x) % w) / w;
-                    pc[j * w + x] = (float) (c * Math.cos(a) / sw_);
-                    ps[j * w + x] = edge ? 0f : (float) (-c * Math.sin(a) / sw_);
-                }
-            }
-        }
-
-        private static void set(float[] m, int h, int r, int q, double a, double b) {
-            int n = 2 * h;
-            m[r * n + q] = (float) a;
-            m[r * n + h + q] = (float) -b;
-            m[(h + r) * n + q] = (float) b;
-            m[(h + r) * n + h + q] = (float) a;
-        }
     }
 
     @Override
