@@ -128,8 +128,19 @@ class CheckpointsTest {
     @Test
     void opaqueGlobalsOption() {
         Path p = Fixtures.file("pt_namespace.pth");
-        assertThatThrownBy(() -> Checkpoints.open(p)).hasMessageContaining("'argparse.Namespace'");
-        try (Checkpoint c = Checkpoints.open(p, Checkpoints.Options.defaults().withOpaqueGlobals("argparse.Namespace"))) {
+        assertThatThrownBy(() -> Checkpoints.open(p, Checkpoints.Options.defaults().withoutOpaqueGlobals()))
+                .hasMessageContaining("'argparse.Namespace'");
+        try (Checkpoint c = Checkpoints.open(p, Checkpoints.Options.defaults().withoutOpaqueGlobals().withOpaqueGlobals("argparse.Namespace"))) {
+            assertThat(c.entry()).isEqualTo("model");
+            Fixtures.assertMatches(c, "pt_namespace.pth");
+        }
+    }
+
+    /** Training scripts save their argparse.Namespace as 'args' next to the weights: opened by default. */
+    @Test
+    void trainingScriptArgsAreAcceptedByDefault() {
+        Path p = Fixtures.file("pt_namespace.pth");
+        try (Checkpoint c = Checkpoints.open(p)) {
             assertThat(c.entry()).isEqualTo("model");
             Fixtures.assertMatches(c, "pt_namespace.pth");
         }
