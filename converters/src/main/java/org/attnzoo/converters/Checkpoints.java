@@ -55,11 +55,11 @@ public final class Checkpoints {
 
     /**
      * Pickle globals read as inert placeholders by default: {@code argparse.Namespace}, the
-     * {@code 'args'} entry that the training scripts of DeiT, ConvNeXt and timm lineage (and so
-     * most authors' main.py / train.py) save next to the weights. Only its recorded arguments are
-     * kept; nothing is executed.
+     * {@code 'args'} entry that the training scripts of DeiT, ConvNeXt and timm lineage save next
+     * to the weights, and {@code yacs.config.CfgNode}, the {@code 'config'} entry of Swin-lineage
+     * training scripts. Only their recorded values are kept; nothing is executed.
      */
-    public static final Set<String> DEFAULT_OPAQUE_GLOBALS = Set.of("argparse.Namespace");
+    public static final Set<String> DEFAULT_OPAQUE_GLOBALS = Set.of("argparse.Namespace", "yacs.config.CfgNode");
 
     /** The prefix DataParallel adds to every key. */
     public static final String MODULE_PREFIX = "module.";
