@@ -38,6 +38,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.inline.InLineSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineSwin.variant(v));
         for (String v : org.attnzoo.zoo.family.inline.InLineCSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineCSwin.variant(v));
         for (String v : org.attnzoo.zoo.family.dhvt.DHVT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.dhvt.DHVT.variant(v));
+        for (String v : org.attnzoo.zoo.family.sparsifiner.Sparsifiner.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.sparsifiner.Sparsifiner.variant(v));
     }
 
     private Architectures() {
