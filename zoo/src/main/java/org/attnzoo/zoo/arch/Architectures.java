@@ -39,6 +39,7 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.inline.InLineCSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineCSwin.variant(v));
         for (String v : org.attnzoo.zoo.family.dhvt.DHVT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.dhvt.DHVT.variant(v));
         for (String v : org.attnzoo.zoo.family.sparsifiner.Sparsifiner.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.sparsifiner.Sparsifiner.variant(v));
+        for (String v : org.attnzoo.zoo.family.eurosat.EuroSatBalanced.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.eurosat.EuroSatBalanced.variant(v));
     }
 
     private Architectures() {
