@@ -15,6 +15,7 @@ BatchNorm statistics, affines, head-token position embeddings), input.npy, expec
 sets it for the variant's dataset: CIFAR-100 100, DomainNet 345, ImageNet 1000).
 --checkpoint also writes dhvt_reduced_p2/checkpoint.pth as main.py saves one (model, optimizer,
 lr_scheduler, epoch, model_ema, scaler, args) for the `convert` test.
+--export FILE.onnx exports dhvt_tiny_imagenet_patch16 (made-up weights) with torch.onnx.export for benchmarks.
 """
 import argparse
 import json
@@ -71,6 +72,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "../../zoo/src/test/resources/parity"))
     ap.add_argument("--counts", action="store_true")
     ap.add_argument("--checkpoint", action="store_true")
+    ap.add_argument("--export", metavar="FILE.onnx", help="torch.onnx.export (opset 17) of the registered full-size model, made-up weights, batch dynamic (for docs/benchmarks.md)")
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     for mod, shim in (("einops", "common_shims"), ("torchprofile", "dhvt_shim")):
@@ -112,6 +114,18 @@ def main():
         with open(os.path.join(args.out, "dhvt_param_counts.json"), "w") as f:
             json.dump(counts, f, indent=2)
         print("counts", counts)
+
+
+    if args.export:
+        kw, classes = VARIANTS["dhvt_tiny_imagenet_patch16"]
+        export(build(vt, dict(kw, num_classes=classes)), 224, args.export)
+
+
+def export(model, size, path):
+    model.eval()
+    torch.onnx.export(model, torch.randn(1, 3, size, size), path, opset_version=17, input_names=["pixel_values"],
+                      output_names=["logits"], dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}})
+    print("exported", path)
 
 
 if __name__ == "__main__":

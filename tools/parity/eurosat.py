@@ -19,6 +19,7 @@ nn.Linear, and SEBlock's two Linears have bias=False (m.bias is None -> Attribut
 initial values are affected, which the fixtures overwrite anyway, so construction here skips
 constant_ on a None tensor (SkipNoneInit); the architecture and forward are the authors'.
 --counts writes eurosat_param_counts.json for Balanced12LayerCNN(num_classes=10).
+--export FILE.onnx exports Balanced12LayerCNN (made-up weights) with torch.onnx.export for benchmarks.
 """
 import argparse
 import json
@@ -78,6 +79,7 @@ def main():
     ap.add_argument("--src", required=True, help="path of a virAditya/satellite-image-classification-eurosat checkout")
     ap.add_argument("--out", default=os.path.join(HERE, "../../zoo/src/test/resources/parity"))
     ap.add_argument("--counts", action="store_true")
+    ap.add_argument("--export", metavar="FILE.onnx", help="torch.onnx.export (opset 17) of the registered full-size model, made-up weights, batch dynamic (for docs/benchmarks.md)")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.src, "models"))
     import balanced_12layer as bal
@@ -103,6 +105,16 @@ def main():
         with open(os.path.join(args.out, "eurosat_param_counts.json"), "w") as f:
             json.dump(counts, f, indent=2)
         print("counts", counts)
+
+
+    if args.export:
+        with SkipNoneInit():
+            m = bal.Balanced12LayerCNN(num_classes=10).eval()
+        # static batch 1: with a dynamic batch the export refuses CoordinateAttention's AdaptiveAvgPool2d((None, 1))
+        # ("output_size is not constant")
+        torch.onnx.export(m, torch.randn(1, 3, 64, 64), args.export, opset_version=17, input_names=["pixel_values"],
+                          output_names=["logits"])
+        print("exported", args.export)
 
 
 if __name__ == "__main__":

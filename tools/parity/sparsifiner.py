@@ -15,6 +15,7 @@ coefficients, top-k attention connectivity). Each fixture is checked to have no 
 top-k boundary (see README: ties).
 --counts writes sparsifiner_param_counts.json; --checkpoint writes sparsifiner_reduced_shared/checkpoint.pth
 as utils.save_model saves one (model, optimizer, epoch, scaler, args, best, best_ema, model_ema).
+--export FILE.onnx (with --counts) exports the registered `sparsifiner` (made-up weights) with torch.onnx.export.
 """
 import argparse
 import json
@@ -97,6 +98,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "../../zoo/src/test/resources/parity"))
     ap.add_argument("--counts", action="store_true")
     ap.add_argument("--checkpoint", action="store_true")
+    ap.add_argument("--export", metavar="FILE.onnx", help="torch.onnx.export (opset 17) of the registered full-size model, made-up weights, batch dynamic (for docs/benchmarks.md)")
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     sys.path.insert(0, os.path.join(args.src, "src", "models"))
@@ -158,6 +160,21 @@ def main():
         with open(os.path.join(args.out, "sparsifiner_param_counts.json"), "w") as f:
             json.dump(counts, f, indent=2)
         print("counts", counts)
+
+
+    if args.export:
+        class Logits(torch.nn.Module):
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, t):
+                return self.m(t)["x"]
+
+        m.eval()
+        torch.onnx.export(Logits(m), torch.randn(1, 3, 224, 224), args.export, opset_version=17, input_names=["pixel_values"],
+                          output_names=["logits"], dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}})
+        print("exported", args.export)
 
 
 if __name__ == "__main__":

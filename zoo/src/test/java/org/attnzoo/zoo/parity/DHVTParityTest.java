@@ -67,4 +67,11 @@ class DHVTParityTest {
                     .isEqualTo(e.getValue().asLong());
         }
     }
+
+    /** Full size with made-up weights: the ONNX checker passes and a batch of two gives finite, distinct logits. */
+    @ParameterizedTest
+    @ValueSource(strings = {"dhvt_tiny_cifar_patch2", "dhvt_tiny_imagenet_patch16"})
+    void fullSizeBuildsAndRuns(String name) throws Exception {
+        FullSize.buildsAndRuns(DHVT.variant(name), tmp);
+    }
 }

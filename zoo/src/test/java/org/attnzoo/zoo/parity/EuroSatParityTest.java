@@ -64,4 +64,11 @@ class EuroSatParityTest {
                     .isEqualTo(e.getValue().asLong());
         }
     }
+
+    /** Full size with made-up weights: the ONNX checker passes and a batch of two gives finite, distinct logits. */
+    @ParameterizedTest
+    @ValueSource(strings = {"eurosat_balanced_12layer"})
+    void fullSizeBuildsAndRuns(String name) throws Exception {
+        FullSize.buildsAndRuns(EuroSatBalanced.variant(name), tmp);
+    }
 }
