@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--timm", required=True, help="path of a pytorch-image-models checkout")
     ap.add_argument("--out", default=os.path.join(HERE, "../../zoo/src/test/resources/parity"))
     ap.add_argument("--counts", action="store_true")
+    ap.add_argument("--only", help="write only this fixture")
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     for mod in ("einops", "fvcore"):
@@ -63,12 +64,30 @@ def main():
     import RALA
 
     for name, spec in REDUCED.items():
+        if args.only and name != args.only:
+            continue
         kw = spec["kw"]
         model = RALA.RAVLT(**kw)
         pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
         x = pc.random_input((spec["batch"], 3, spec["img"], spec["img"]), seed=7)
         y = pc.write_fixture(args.out, name, model, x, {"family": "ravlt", "upstream": "classfication/RALA.py RAVLT", "kwargs": kw,
                        "config": java_config(spec["img"], kw)})
+
+    # A checkpoint without the RoPE `angle` buffers, which the authors' main.py (strict=False) runs on
+    # the constructor's values: every other tensor random, angle as constructed, then left out of the file.
+    name = "ravlt_reduced_noangle"
+    if not args.only or args.only == name:
+        kw = REDUCED["ravlt_reduced_odd"]["kw"]
+        model = RALA.RAVLT(**kw)
+        angles = {k: v.clone() for k, v in model.state_dict().items() if k.endswith(".angle")}
+        assert angles, "no RoPE angle buffers"
+        pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
+        model.load_state_dict(angles, strict=False)
+        x = pc.random_input((1, 3, 56, 56), seed=7)
+        pc.write_fixture(args.out, name, model, x, {"family": "ravlt", "upstream": "classfication/RALA.py RAVLT", "kwargs": kw,
+                         "config": java_config(56, kw), "dropped": sorted(angles)})
+        sd = {k: (v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items() if k not in angles}
+        pc.write_safetensors(os.path.join(args.out, name, "weights.safetensors"), sd, dtype=torch.float16)
 
     if args.counts:
         counts = {n: pc.param_count(getattr(RALA, n)()) for n in ["RAVLT_T", "RAVLT_S", "RAVLT_B", "RAVLT_L"]}

@@ -100,6 +100,32 @@ class Evil:
         return (os.system, ("echo this must never run",))
 
 
+def write_swin_style(sd):
+    """pt_cfgnode.pth: a Swin-lineage training checkpoint, whose 'config' is a yacs CfgNode (a dict
+    subclass with an instance __dict__). A stand-in class named yacs.config.CfgNode pickles the
+    same way (NEWOBJ, SETITEMS, BUILD) without yacs installed."""
+    import sys
+    import types
+    mod = sys.modules.get("yacs.config")
+    if mod is None:
+        pkg = types.ModuleType("yacs")
+        mod = types.ModuleType("yacs.config")
+
+        class CfgNode(dict):
+            def __init__(self, init=None):
+                super().__init__(init or {})
+                self.__dict__["__immutable__"] = False
+
+        CfgNode.__module__, CfgNode.__qualname__ = "yacs.config", "CfgNode"
+        mod.CfgNode = CfgNode
+        pkg.config = mod
+        sys.modules["yacs"], sys.modules["yacs.config"] = pkg, mod
+    cfg = mod.CfgNode({"MODEL": mod.CfgNode({"TYPE": "swin", "NUM_CLASSES": 1000}), "OUTPUT": "out", "TAG": "default"})
+    torch.save({"model": sd, "optimizer": {"state": {}, "param_groups": []}, "max_accuracy": 81.5, "epoch": 299,
+                "config": cfg}, path("pt_cfgnode.pth"))
+    expect("pt_cfgnode.pth", sd, entry="model")
+
+
 def main():
     torch.manual_seed(1234)
 
@@ -209,6 +235,7 @@ def main():
     torch.save({"model": sd, "args": argparse.Namespace(lr=0.1, model="vit")}, path("pt_namespace.pth"))
     expect("pt_namespace.pth", sd, entry="model")
     torch.save(torch.nn.Linear(2, 2), path("pt_whole_module.pth"))
+    write_swin_style(sd)
 
     # ---- legacy (non-zip) torch.save ----
     torch.save(sd, path("pt_legacy.pth"), _use_new_zipfile_serialization=False)

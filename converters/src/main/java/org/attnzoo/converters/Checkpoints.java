@@ -56,6 +56,14 @@ public final class Checkpoints {
     /** Deepest nesting of dicts searched for tensors (a real checkpoint nests a handful deep). */
     static final int MAX_NESTING = 100;
 
+    /**
+     * Pickle globals read as inert placeholders by default: {@code argparse.Namespace}, the
+     * {@code 'args'} entry that the training scripts of DeiT, ConvNeXt and timm lineage save next
+     * to the weights, and {@code yacs.config.CfgNode}, the {@code 'config'} entry of Swin-lineage
+     * training scripts. Only their recorded values are kept; nothing is executed.
+     */
+    public static final Set<String> DEFAULT_OPAQUE_GLOBALS = Set.of("argparse.Namespace", "yacs.config.CfgNode");
+
     /** The prefix DataParallel adds to every key. */
     public static final String MODULE_PREFIX = "module.";
 
@@ -75,7 +83,7 @@ public final class Checkpoints {
      *
      * @param entry             the entry holding the state dict, or null to choose automatically
      * @param opaqueGlobals     pickle globals to accept as inert data ({@link PickledObject}s), e.g.
-     *                          {@code argparse.Namespace}; nothing is ever executed
+     *                          {@code argparse.Namespace} (the default set); nothing is ever executed
      * @param stripModulePrefix strip {@code module.} when every key has it
      */
     public record Options(String entry, Set<String> opaqueGlobals, boolean stripModulePrefix) {
@@ -83,8 +91,14 @@ public final class Checkpoints {
             opaqueGlobals = Set.copyOf(opaqueGlobals);
         }
 
+        /** Automatic entry, {@link #DEFAULT_OPAQUE_GLOBALS}, {@code module.} stripped. */
         public static Options defaults() {
-            return new Options(null, Set.of(), true);
+            return new Options(null, DEFAULT_OPAQUE_GLOBALS, true);
+        }
+
+        /** These options accepting no opaque globals at all (every non-tensor global refused). */
+        public Options withoutOpaqueGlobals() {
+            return new Options(entry, Set.of(), stripModulePrefix);
         }
 
         public Options withEntry(String entry) {

@@ -128,8 +128,37 @@ class CheckpointsTest {
     @Test
     void opaqueGlobalsOption() {
         Path p = Fixtures.file("pt_namespace.pth");
-        assertThatThrownBy(() -> Checkpoints.open(p)).hasMessageContaining("'argparse.Namespace'");
-        try (Checkpoint c = Checkpoints.open(p, Checkpoints.Options.defaults().withOpaqueGlobals("argparse.Namespace"))) {
+        assertThatThrownBy(() -> Checkpoints.open(p, Checkpoints.Options.defaults().withoutOpaqueGlobals()))
+                .hasMessageContaining("'argparse.Namespace'");
+        try (Checkpoint c = Checkpoints.open(p, Checkpoints.Options.defaults().withoutOpaqueGlobals().withOpaqueGlobals("argparse.Namespace"))) {
+            assertThat(c.entry()).isEqualTo("model");
+            Fixtures.assertMatches(c, "pt_namespace.pth");
+        }
+    }
+
+    /** Swin-lineage training scripts save their yacs CfgNode (a dict subclass) as 'config': opened by default. */
+    @Test
+    void swinStyleTrainingCheckpointsAreAcceptedByDefault() {
+        Path p = Fixtures.file("pt_cfgnode.pth");
+        try (Checkpoint c = Checkpoints.open(p)) {
+            assertThat(c.entry()).isEqualTo("model");
+            Fixtures.assertMatches(c, "pt_cfgnode.pth");
+            Object cfg = ((java.util.Map<?, ?>) c.root()).get("config");
+            assertThat(cfg).isInstanceOf(PickledObject.class);
+            PickledObject o = (PickledObject) cfg;
+            assertThat(o.global()).isEqualTo("yacs.config.CfgNode");
+            assertThat(o.items()).containsEntry("OUTPUT", "out").containsKey("MODEL");
+            assertThat(((PickledObject) o.items().get("MODEL")).items()).containsEntry("TYPE", "swin");
+        }
+        assertThatThrownBy(() -> Checkpoints.open(p, Checkpoints.Options.defaults().withoutOpaqueGlobals()))
+                .hasMessageContaining("'yacs.config.CfgNode'");
+    }
+
+    /** Training scripts save their argparse.Namespace as 'args' next to the weights: opened by default. */
+    @Test
+    void trainingScriptArgsAreAcceptedByDefault() {
+        Path p = Fixtures.file("pt_namespace.pth");
+        try (Checkpoint c = Checkpoints.open(p)) {
             assertThat(c.entry()).isEqualTo("model");
             Fixtures.assertMatches(c, "pt_namespace.pth");
         }

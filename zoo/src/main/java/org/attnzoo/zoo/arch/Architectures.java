@@ -40,6 +40,9 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.cswin.CSWin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.cswin.CSWin.variant(v));
         for (String v : org.attnzoo.zoo.family.l2vit.L2ViT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.l2vit.L2ViT.variant(v));
         for (String v : org.attnzoo.zoo.family.affnet.AFFNet.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.affnet.AFFNet.variant(v));
+        for (String v : org.attnzoo.zoo.family.dhvt.DHVT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.dhvt.DHVT.variant(v));
+        for (String v : org.attnzoo.zoo.family.sparsifiner.Sparsifiner.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.sparsifiner.Sparsifiner.variant(v));
+        for (String v : org.attnzoo.zoo.family.eurosat.EuroSatBalanced.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.eurosat.EuroSatBalanced.variant(v));
     }
 
     private Architectures() {

@@ -37,7 +37,7 @@ final class ConvertCommand implements Callable<Integer> {
     String key;
 
     @Option(names = "--allow-opaque", paramLabel = "GLOBAL", split = ",",
-            description = "Pickle globals to read as inert placeholders instead of refusing the file (e.g. argparse.Namespace in training checkpoints). Nothing is ever executed.")
+            description = "More pickle globals to read as inert placeholders instead of refusing the file (argparse.Namespace, the 'args' of training checkpoints, is read so by default). Nothing is ever executed.")
     String[] opaque = new String[0];
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.onnx", description = "Where to write the model.")

@@ -38,6 +38,39 @@ class LSNetParityTest {
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
     }
 
+    private static LSNet.Config withDistillation(LSNet.Config c, boolean d) {
+        return new LSNet.Config(c.imgSize(), c.patchSize(), c.inChans(), c.numClasses(), c.embedDim(), c.keyDim(), c.depth(),
+                c.numHeads(), d);
+    }
+
+    /**
+     * The same backbone is released as lsnet_x (head alone) and lsnet_x_distill (head_dist too), and
+     * the authors' main.py loads a plain state dict with strict=False: the checkpoint decides
+     * whether head_dist is averaged in, whichever variant config converts it.
+     */
+    @Test
+    void theCheckpointDecidesAboutTheDistillationHead() throws Exception {
+        for (String fixture : new String[]{"lsnet_reduced", "lsnet_reduced_odd"}) {
+            LSNet.Config c = ParityFixture.config(fixture, LSNet.Config.class);
+            LSNet arch = new LSNet(fixture, withDistillation(c, !c.distillation()), Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic"));
+            long params = ParityFixture.meta(fixture).get("parameters").asLong();
+            ParityFixture.check(fixture + " config distillation=" + !c.distillation(), arch,
+                    ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+        }
+    }
+
+    /** The authors' load_model deletes attention_bias_idxs (a recomputed index buffer): checkpoints with or without it convert. */
+    @Test
+    void checkpointsWithoutAttentionBiasIndexesConvert() throws Exception {
+        String fixture = "lsnet_reduced";
+        LSNet.Config c = ParityFixture.config(fixture, LSNet.Config.class);
+        LSNet arch = new LSNet(fixture, c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic"));
+        Path p = Layouts.rewrite(fixture, tmp.resolve("no_idxs.safetensors"), m -> {
+            assertThat(m.keySet().removeIf(k -> k.endsWith(".attention_bias_idxs"))).isTrue();
+        });
+        ParityFixture.check(fixture + " without attention_bias_idxs", arch, p, fixture, tmp, ParityFixture.meta(fixture).get("parameters").asLong());
+    }
+
     @Test
     void everyVariantHasTheAuthorsParameterCount() throws Exception {
         JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("lsnet_param_counts.json").toFile());

@@ -37,6 +37,21 @@ class RavltParityTest {
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
     }
 
+    /**
+     * The authors' main.py loads checkpoints with strict=False, so one without the RoPE angle
+     * buffers runs on the constructor's values: so does ours (fixture: every other tensor random,
+     * the angle buffers as constructed and left out of the file).
+     */
+    @Test
+    void aCheckpointWithoutRopeAnglesUsesTheConstructorsValues() throws Exception {
+        String fixture = "ravlt_reduced_noangle";
+        assertThat(ParityFixture.meta(fixture).get("dropped").size()).isEqualTo(4);
+        Ravlt.Config cfg = ParityFixture.config(fixture, Ravlt.Config.class);
+        Ravlt arch = new Ravlt(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp,
+                ParityFixture.meta(fixture).get("parameters").asLong());
+    }
+
     @Test
     void everyVariantHasTheAuthorsParameterCount() throws Exception {
         JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("ravlt_param_counts.json").toFile());

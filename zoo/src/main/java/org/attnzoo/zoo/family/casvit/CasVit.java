@@ -16,7 +16,8 @@ import java.util.Map;
 /**
  * CAS-ViT (Zhang et al., 2024), as the authors' {@code classification/model/rcvit.py} (RCViT): a
  * two-conv stem, four stages of additive blocks joined by stride-2 Conv-BN embeddings, then
- * BatchNorm, mean pool and the classification and distillation heads averaged (eval mode).
+ * BatchNorm, mean pool and the classification head, averaged with the distillation head when the
+ * checkpoint has one (eval mode; see {@link #hasDistillationHead}).
  *
  * <p>An additive block is {@code x + LocalIntegration(x)} (1×1, BN, depthwise 3×3, GELU, 1×1), then
  * {@code x + AdditiveTokenMixer(BN(x))}: q, k, v from one 1×1 conv; q and k each gated by a
@@ -27,7 +28,11 @@ import java.util.Map;
  */
 public final class CasVit extends FamilyArchitecture<CasVit.Config> {
 
-    /** The authors' RCViT arguments that the registered models vary. */
+    /**
+     * The authors' RCViT arguments that the registered models vary. {@code distillation} (the
+     * constructor's default, true, for every registered variant) shapes only made-up weights: with a
+     * checkpoint, the presence of {@code dist_head} decides.
+     */
     public record Config(int imgSize, int numClasses, int[] layers, int[] embedDims, double mlpRatio, boolean distillation)
             implements ImageConfig {
         @Override
@@ -148,12 +153,23 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
         return g.mul(x, g.sigmoid(conv(s.scope("block.1"), g.globalAvgPool(x), dim, 1, 1, false)));
     }
 
+    /**
+     * Whether the model has {@code dist_head}: a checkpoint decides by holding it or not (the
+     * authors' main.py builds with {@code distillation=False}, so checkpoints it trains have
+     * {@code head} alone; those trained with the constructor's default carry both heads); made-up
+     * weights follow {@link Config#distillation()}.
+     */
+    private boolean hasDistillationHead(Scope w) {
+        if (w.weights().isSynthetic()) return cfg.distillation();
+        return w.has("dist_head.weight") || w.has("dist_head.bias");
+    }
+
     /** Final BatchNorm, mean pool, head (and dist_head, averaged) as one Gemm. */
     private Value head(Scope w, Value x, int c) {
         Graph g = w.graph();
         int k = cfg.numClasses();
         double[][] a = BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS);
-        String[] heads = cfg.distillation() ? new String[]{"head", "dist_head"} : new String[]{"head"};
+        String[] heads = hasDistillationHead(w) ? new String[]{"head", "dist_head"} : new String[]{"head"};
         double[] wf = new double[k * c], bf = new double[k];
         for (String hn : heads) {
             float[] lw = w.scope(hn).floats("weight", k, c), lb = w.scope(hn).floats("bias", k);

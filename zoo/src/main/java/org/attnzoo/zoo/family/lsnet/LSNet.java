@@ -232,12 +232,23 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
         return ConvBn.apply(s.scope("proj.1"), g.relu(g.reshape(o, -1, dh, h, w)), ed, 1, 1, 1);
     }
 
+    /**
+     * Whether to average {@code head_dist} in: a checkpoint decides by holding it or not (the
+     * authors' main.py loads a plain state dict with {@code strict=False}, and the same backbone is
+     * released with and without it as lsnet_x / lsnet_x_distill); made-up weights follow
+     * {@link Config#distillation()}. Half a head_dist is reported as missing keys.
+     */
+    private boolean hasDistillationHead(Scope w) {
+        if (w.weights().isSynthetic()) return cfg.distillation();
+        return w.has("head_dist.l.weight") || w.has("head_dist.l.bias") || w.has("head_dist.bn.weight");
+    }
+
     /** Global average pool, then BatchNorm1d + Linear (and the distillation head, averaged) as one Gemm. */
     private Value head(Scope w, Value x, int c) {
         Graph g = w.graph();
         int k = cfg.numClasses();
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
-        String[] heads = cfg.distillation() ? new String[]{"head", "head_dist"} : new String[]{"head"};
+        String[] heads = hasDistillationHead(w) ? new String[]{"head", "head_dist"} : new String[]{"head"};
         double[] wf = new double[k * c], bf = new double[k];
         for (String hn : heads) {
             Scope hs = w.scope(hn);

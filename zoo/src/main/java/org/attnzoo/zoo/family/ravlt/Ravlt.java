@@ -151,7 +151,8 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
 
         Rope(Graph g, Scope s, int h, int w, int hd, int stage) {
             if (hd % 4 != 0) throw new IllegalArgumentException("RAVLT RoPE needs a head dim divisible by 4, got " + hd);
-            float[] angle = s.buffer("angle", hd / 2);
+            // the authors' main.py loads with strict=False: a checkpoint without the buffer runs on the constructor's values
+            float[] angle = !s.weights().isSynthetic() && !s.has("angle") ? constructorAngle(hd) : s.buffer("angle", hd / 2);
             int half = hd / 2, n = h * w;
             float[] c = new float[n * hd], sn = new float[n * hd];
             for (int y = 0; y < h; y++) {
@@ -174,6 +175,17 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
             cos = s.derived("cos_table", "cos(position * angle), rows (h, w), columns [height half | width half]", c, n, hd);
             sin = s.derived("sin_table", "sin(position * angle)", sn, n, hd);
             rot = s.derived("rotate_every_two", "pairs (a, b) -> (-b, a) as a matrix", r, hd, hd);
+        }
+
+        /** RoPE's {@code angle} as its constructor makes it: {@code 1 / 10000^linspace(0, 1, hd/4)}, each value twice. */
+        static float[] constructorAngle(int hd) {
+            int n = hd / 4;
+            float[] a = new float[2 * n];
+            for (int i = 0; i < n; i++) {
+                double t = n == 1 ? 0 : (double) i / (n - 1);
+                a[2 * i] = a[2 * i + 1] = (float) (1.0 / Math.pow(10000, t));
+            }
+            return a;
         }
 
         Value apply(Graph g, Value x) {
