@@ -280,7 +280,7 @@ final class RestrictedUnpickler {
     private Object setItems(Object target, List<Object> items, int at) {
         if (items.size() % 2 != 0) throw corrupt("SETITEMS with an odd number of items at byte " + at);
         if (target instanceof PickledObject p) { // an allowed dict subclass (yacs CfgNode)
-            for (int i = 0; i < items.size(); i += 2) p.putItem(hashable(items.get(i)), items.get(i + 1));
+            for (int i = 0; i < items.size(); i += 2) p.putItem(hashable(items.get(i), at), items.get(i + 1));
             return p;
         }
         if (!(target instanceof Map<?, ?>)) throw corrupt("SETITEM(S) on " + typeName(target) + " at byte " + at);
