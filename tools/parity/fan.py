@@ -96,6 +96,34 @@ REDUCED = {
 }
 
 
+LAYOUT_FIXTURE = "fan_vit_reduced_odd"
+
+
+def write_training_checkpoint(model, path):
+    """The layout of the released .pth.tar files: what timm's CheckpointSaver (the authors' main.py)
+    writes, the weights under 'state_dict' next to 'state_dict_ema' (here deliberately different,
+    so a converter that took the EMA copy would fail parity), the training arguments as an
+    argparse.Namespace, optimizer state and bookkeeping. The authors' validate.py loads it with
+    timm's load_checkpoint(use_ema=False): 'state_dict'."""
+    import argparse
+    sd = {k: v.detach().float().clone() for k, v in model.state_dict().items()}
+    ema = {k: (v * 1.5 + 0.25 if torch.is_floating_point(v) else v.clone()) for k, v in sd.items()}
+    torch.save({"epoch": 299, "arch": "fan_tiny_12_p16_224", "state_dict": sd, "optimizer": {"state": {}, "param_groups": []},
+                "version": 2, "args": argparse.Namespace(model="fan_tiny_12_p16_224", lr=0.002, model_ema=True),
+                "metric": 79.2, "state_dict_ema": ema}, path)
+
+
+def randomize(model, seed):
+    """parity_common.randomize_ with Swin's shift masks kept: attn_mask is a float buffer the model
+    computes from the geometry (0 / -100), not a learned tensor, so it must stay as built."""
+    masks = {k: v.clone() for k, v in model.state_dict().items() if k.endswith("attn_mask")}
+    pc.randomize_(model, seed)
+    with torch.no_grad():
+        sd = model.state_dict()
+        for k, v in masks.items():
+            sd[k].copy_(v)
+
+
 def java_config(spec):
     kw = spec["kw"]
     if spec["kind"] == "swin":
@@ -173,13 +201,15 @@ def main():
             continue
         torch.manual_seed(0)
         model = build(spec, fan, conv, swin, tap, tap_conv)
-        pc.randomize_(model, seed=zlib.crc32(name.encode()) % 10000)
+        randomize(model, seed=zlib.crc32(name.encode()) % 10000)
         kw = spec["kw"]
         x = pc.random_input((spec["batch"], 3, kw["img_size"], kw["img_size"]), seed=7)
         meta = {"family": "fan", "kind": spec["kind"], "upstream_kwargs": {k: v for k, v in kw.items()},
                 "backbone": spec.get("backbone"), "num_scales": spec.get("num_scales"), "config": java_config(spec)}
         y = pc.write_fixture(args.out, name, model, x, meta)
         print(name, "top5", np.argsort(-y, axis=1)[:, :5].tolist())
+        if name == LAYOUT_FIXTURE:
+            write_training_checkpoint(model, os.path.join(args.out, name, "checkpoint.pth.tar"))
 
     if args.counts or args.full or args.export:
         models = registered(fan, tap)
@@ -187,14 +217,26 @@ def main():
         counts = {}
         for n, make in models.items():
             torch.manual_seed(0)
-            counts[n] = pc.param_count(make())
+            try:
+                counts[n] = pc.param_count(make())
+            except Exception as e:  # tap_fan_small_12_p16_224_se_attn: FANBlock_SE takes no num_scales
+                counts[n] = {"error": f"{type(e).__name__}: {e}"}
             print(n, counts[n])
+        # fan.py's se_mlp models construct but cannot run: FAN.forward_features calls blk(x) and
+        # FANBlock_SE.forward needs (x, H, W); recorded with the error the authors' forward raises
+        se = fan.FAN(**dict(vit_kw(32, 16, [16], [2], 4), se_mlp=True)).eval()
+        try:
+            se(torch.zeros(1, 3, 32, 32))
+            counts["_se_mlp_forward"] = "runs"
+        except Exception as e:
+            counts["_se_mlp_forward"] = f"{type(e).__name__}: {e}"
+        print("se_mlp forward:", counts["_se_mlp_forward"])
         with open(os.path.join(args.out, "fan_param_counts.json"), "w") as f:
             json.dump(counts, f, indent=2)
     if args.full:
         torch.manual_seed(0)
         model = models[args.full]()
-        pc.randomize_(model, seed=zlib.crc32(args.full.encode()) % 10000)
+        randomize(model, seed=zlib.crc32(args.full.encode()) % 10000)
         x = pc.random_input((1, 3, 224, 224), seed=7)
         y = pc.write_fixture(args.full_out, args.full, model, x, {"family": "fan", "model": args.full})
         print(args.full, "top5", np.argsort(-y, axis=1)[:, :5].tolist())
@@ -203,7 +245,7 @@ def main():
         for m in (fan, swin, tap, tap_fan_copy, tap_swin):
             m.torch = torch
         model = models[args.export]().eval()
-        pc.randomize_(model, seed=1234)
+        randomize(model, seed=1234)
         try:
             torch.onnx.export(model, torch.zeros(1, 3, 224, 224), args.export_out, opset_version=17,
                               input_names=["pixel_values"], output_names=["logits"],

@@ -37,6 +37,8 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.inline.InLinePVT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLinePVT.variant(v));
         for (String v : org.attnzoo.zoo.family.inline.InLineSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineSwin.variant(v));
         for (String v : org.attnzoo.zoo.family.inline.InLineCSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.inline.InLineCSwin.variant(v));
+        for (String v : org.attnzoo.zoo.family.fan.Fan.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.fan.Fan.variant(v));
+        for (String v : org.attnzoo.zoo.family.fan.FanSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.fan.FanSwin.variant(v));
     }
 
     private Architectures() {
