@@ -19,7 +19,7 @@ itself), so the table is computed in float64 as the rest of the reference.
 
 --counts writes fan_param_counts.json: the parameter count of every model the two files register
 (through their registered entrypoints, num_scales=4 for TAP as the authors' scripts pass it).
---full NAME writes a full-size fixture of registered model NAME (random weights) to --full-out.
+--full NAME[,NAME...] writes full-size fixtures of registered models (random weights) to --full-out.
 --export NAME tries torch.onnx.export (opset 17, float32) of registered model NAME.
 """
 import argparse
@@ -157,6 +157,18 @@ def build(spec, fan, conv, swin, tap, tap_conv):
     raise ValueError(kind)
 
 
+def se_mlp_forward(fan):
+    """fan.py's se_mlp models construct but cannot run: FAN.forward_features calls blk(x) and
+    FANBlock_SE.forward needs (x, H, W). Returns what the authors' forward raises (on a small one)."""
+    se = fan.FAN(**dict(vit_kw(32, 16, [16], [2], 4), se_mlp=True)).double().eval()
+    try:
+        with torch.no_grad():
+            se(torch.zeros(1, 3, 32, 32, dtype=torch.float64))
+        return "runs"
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+
+
 def registered(fan, tap):
     """Every model name NVlabs' fan.py and TAPADL's tap_fan.py register (register_model lists them in
     the module's __all__), with a builder; TAP entrypoints get num_scales=4 as the authors' scripts."""
@@ -222,24 +234,18 @@ def main():
             except Exception as e:  # tap_fan_small_12_p16_224_se_attn: FANBlock_SE takes no num_scales
                 counts[n] = {"error": f"{type(e).__name__}: {e}"}
             print(n, counts[n])
-        # fan.py's se_mlp models construct but cannot run: FAN.forward_features calls blk(x) and
-        # FANBlock_SE.forward needs (x, H, W); recorded with the error the authors' forward raises
-        se = fan.FAN(**dict(vit_kw(32, 16, [16], [2], 4), se_mlp=True)).eval()
-        try:
-            se(torch.zeros(1, 3, 32, 32))
-            counts["_se_mlp_forward"] = "runs"
-        except Exception as e:
-            counts["_se_mlp_forward"] = f"{type(e).__name__}: {e}"
+        counts["_se_mlp_forward"] = se_mlp_forward(fan)
         print("se_mlp forward:", counts["_se_mlp_forward"])
         with open(os.path.join(args.out, "fan_param_counts.json"), "w") as f:
             json.dump(counts, f, indent=2)
-    if args.full:
+    for full in (args.full.split(",") if args.full else []):
         torch.manual_seed(0)
-        model = models[args.full]()
-        randomize(model, seed=zlib.crc32(args.full.encode()) % 10000)
+        model = models[full]()
+        randomize(model, seed=zlib.crc32(full.encode()) % 10000)
         x = pc.random_input((1, 3, 224, 224), seed=7)
-        y = pc.write_fixture(args.full_out, args.full, model, x, {"family": "fan", "model": args.full})
-        print(args.full, "top5", np.argsort(-y, axis=1)[:, :5].tolist())
+        y = pc.write_fixture(args.full_out, full, model, x, {"family": "fan", "model": full})
+        print(full, "top5", np.argsort(-y, axis=1)[:, :5].tolist())
+        del model
     if args.export:
         set_double_tables()
         for m in (fan, swin, tap, tap_fan_copy, tap_swin):
