@@ -43,6 +43,8 @@ public final class Architectures {
         for (String v : org.attnzoo.zoo.family.dhvt.DHVT.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.dhvt.DHVT.variant(v));
         for (String v : org.attnzoo.zoo.family.sparsifiner.Sparsifiner.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.sparsifiner.Sparsifiner.variant(v));
         for (String v : org.attnzoo.zoo.family.eurosat.EuroSatBalanced.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.eurosat.EuroSatBalanced.variant(v));
+        for (String v : org.attnzoo.zoo.family.fan.Fan.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.fan.Fan.variant(v));
+        for (String v : org.attnzoo.zoo.family.fan.FanSwin.VARIANTS.keySet()) ALL.put(v, () -> org.attnzoo.zoo.family.fan.FanSwin.variant(v));
     }
 
     private Architectures() {

@@ -105,6 +105,12 @@ final class ZooCommands {
         }
     }
 
+    /** The registry's one-line licence notice of the model {@code ref} names, on stderr, before it is used. */
+    static void printLicenseNotice(ModelHub hub, String ref, PrintWriter err) {
+        ModelEntry e = hub.resolve(ref).model();
+        if (e.licenseNotice() != null) err.println("attnzoo: " + e.name() + ": " + e.licenseNotice());
+    }
+
     @Command(name = "info", mixinStandardHelpOptions = true, description = "Show a model's card: paper, licences, preprocessing, weights, cache state.")
     static final class InfoCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
@@ -132,6 +138,7 @@ final class ZooCommands {
             out.println(e.name() + " (" + e.family() + ", " + e.variant() + ")");
             out.println("  paper:         " + e.paper().title() + " <" + e.paper().url() + ">");
             out.println("  code licence:  " + e.codeLicense());
+            if (e.licenseNotice() != null) out.println("  licence notice: " + e.licenseNotice());
             out.println("  parity:        " + e.parity().status().id() + (e.parity().reason() == null ? "" : " — " + e.parity().reason()));
             if (e.reportedTop1() != null) out.println("  reported top1: " + e.reportedTop1());
             var p = e.preprocessing();
@@ -164,7 +171,9 @@ final class ZooCommands {
 
         @Override
         public Integer call() throws IOException {
-            AttnZoo zoo = AttnZoo.of(hubOpts.hub(true));
+            ModelHub hub = hubOpts.hub(true);
+            printLicenseNotice(hub, ref, spec.commandLine().getErr());
+            AttnZoo zoo = AttnZoo.of(hub);
             Path onnx = zoo.onnx(ref);
             spec.commandLine().getOut().println(onnx);
             return 0;
@@ -199,7 +208,9 @@ final class ZooCommands {
         @Override
         public Integer call() throws IOException {
             if (top < 1) throw new IllegalArgumentException("--top must be >= 1");
-            AttnZoo zoo = AttnZoo.of(hubOpts.hub(true));
+            ModelHub hub = hubOpts.hub(true);
+            printLicenseNotice(hub, ref, spec.commandLine().getErr());
+            AttnZoo zoo = AttnZoo.of(hub);
             PrintWriter out = spec.commandLine().getOut();
             try (ImageClassifier c = zoo.classifier(ref, device)) {
                 List<List<Prediction>> preds = c.classify(images, top);

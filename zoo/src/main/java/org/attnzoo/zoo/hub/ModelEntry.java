@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.hub;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.Optional;
@@ -19,6 +20,9 @@ import java.util.Optional;
  * @param labels        label set id (e.g. {@code imagenet-1k}) or {@code file:<name>} naming a
  *                      file present in every weight version
  * @param weights       weight versions; the first is the default
+ * @param licenseNotice optional one-line notice a user must see before using the model (e.g. a
+ *                      non-commercial licence); {@code info} shows it and {@code pull} / {@code run}
+ *                      print it on stderr first; null for none
  */
 public record ModelEntry(
         @JsonProperty(value = "name", required = true) String name,
@@ -30,13 +34,20 @@ public record ModelEntry(
         @JsonProperty(value = "parity", required = true) Parity parity,
         @JsonProperty(value = "preprocessing", required = true) Preprocessing preprocessing,
         @JsonProperty(value = "labels", required = true) String labels,
-        @JsonProperty(value = "weights", required = true) List<WeightVersion> weights) {
+        @JsonProperty(value = "weights", required = true) List<WeightVersion> weights,
+        @JsonProperty("license_notice") @JsonInclude(JsonInclude.Include.NON_NULL) String licenseNotice) {
 
     /** Prefix of a {@link #labels()} value that names a file shipped with the weights. */
     public static final String LABELS_FILE_PREFIX = "file:";
 
     public ModelEntry {
         weights = weights == null ? null : List.copyOf(weights);
+    }
+
+    /** An entry without a licence notice. */
+    public ModelEntry(String name, String family, String variant, Paper paper, String codeLicense, Double reportedTop1,
+                      Parity parity, Preprocessing preprocessing, String labels, List<WeightVersion> weights) {
+        this(name, family, variant, paper, codeLicense, reportedTop1, parity, preprocessing, labels, weights, null);
     }
 
     /** The default weights (first listed). */

@@ -493,6 +493,8 @@ public final class Registry {
             check(m.paper() != null && notBlank(m.paper().title()) && m.paper().url() != null
                     && m.paper().url().isAbsolute(), where, "paper needs a title and an absolute url");
             check(notBlank(m.codeLicense()), where, "code_license is required");
+            check(m.licenseNotice() == null || (notBlank(m.licenseNotice()) && !m.licenseNotice().contains("\n")), where,
+                    "license_notice, when present, must be one non-blank line");
             check(m.reportedTop1() == null || (m.reportedTop1() >= 0 && m.reportedTop1() <= 100), where,
                     "reported_top1 must be a percentage in [0, 100]");
             check(m.parity() != null && m.parity().status() != null, where, "parity.status is required");

@@ -55,6 +55,8 @@
  *   "variant": "tiny",                  // variant within the family
  *   "paper": {"title": "...", "url": "https://arxiv.org/abs/2103.10697"},
  *   "code_license": "apache-2.0",       // licence of the upstream reference code
+ *   "license_notice": "...",            // optional one line (e.g. a non-commercial licence): shown by info,
+ *                                       // printed on stderr by pull and run before use; absent for none
  *   "reported_top1": 73.1,              // ImageNet-1k top-1 % reported upstream, or null
  *   "parity": {"status": "unverified",  // verified | unverified | unsupported
  *              "reason": "..."},        // required for unsupported; how it was verified otherwise

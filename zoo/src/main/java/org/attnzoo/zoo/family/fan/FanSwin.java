@@ -1,0 +1,198 @@
+package org.attnzoo.zoo.family.fan;
+
+import org.attnzoo.sdk.graph.Attr;
+import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.sdk.graph.Value;
+import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.nn.LayerNorm;
+import org.attnzoo.sdk.nn.Linear;
+import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.ImageConfig;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * FAN-Swin, as the authors' {@code models/swin_utils.py} (NVlabs/FAN; TAPADL's copy registers the
+ * same models as {@code tap_fan_swin_*}): a Swin Transformer (patch 4 conv + LayerNorm, window
+ * attention with relative position bias, shifted windows with Swin's −100 masks in odd blocks,
+ * PatchMerging) whose MLP is FAN's ChannelProcessing in the stages marked "FAN" (its value MLP
+ * without the residual around the depthwise convs, as FANMlp) and timm's Mlp in the stages marked
+ * "Mlp"; no absolute position embedding (ape=False), no layer scales; final LayerNorm, mean over
+ * tokens, head. A stage whose map is not larger than the window uses the whole map as one window,
+ * unshifted.
+ */
+public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
+
+    public record Config(int imgSize, int numClasses, int patchSize, int embedDim, int[] depths, int[] numHeads, int windowSize,
+                         double mlpRatio, boolean qkvBias, String[] mlpType) implements ImageConfig {
+        @Override
+        public int inChans() {
+            return 3;
+        }
+    }
+
+    public static final Map<String, Config> VARIANTS;
+
+    static {
+        Map<String, Config> m = new LinkedHashMap<>();
+        String[] types = {"FAN", "FAN", "FAN", "Mlp"};
+        for (String prefix : new String[]{"", "tap_"}) {
+            m.put(prefix + "fan_swin_tiny_patch4_window7_224", new Config(224, 1000, 4, 96, new int[]{2, 2, 6, 2}, new int[]{3, 6, 12, 24}, 7, 4, true, types));
+            m.put(prefix + "fan_swin_small_patch4_window7_224", new Config(224, 1000, 4, 96, new int[]{2, 2, 18, 2}, new int[]{3, 6, 12, 24}, 7, 4, true, types));
+            m.put(prefix + "fan_swin_base_patch4_window7_224", new Config(224, 1000, 4, 128, new int[]{2, 2, 18, 2}, new int[]{4, 8, 16, 32}, 7, 4, true, types));
+            m.put(prefix + "fan_swin_large_patch4_window7_224", new Config(224, 1000, 4, 192, new int[]{2, 2, 18, 2}, new int[]{6, 12, 24, 48}, 7, 4, true, types));
+        }
+        VARIANTS = Collections.unmodifiableMap(m);
+    }
+
+    public FanSwin(String name, Config cfg, Preprocessing pre) {
+        super("fan", name, cfg, pre);
+    }
+
+    /** swin_utils.py's default_cfg: 224 px, crop_pct 0.9, bicubic, ImageNet mean/std. */
+    public static FanSwin variant(String name) {
+        Config c = lookup(VARIANTS, "FAN-Swin", name);
+        return new FanSwin(name, c, Preprocessing.imagenet(c.imgSize(), 0.9, "bicubic"));
+    }
+
+    @Override
+    public void declareIgnorable(Weights w) {
+        w.ignoreUnused(k -> k.endsWith(".relative_position_index") || k.endsWith(".attn_mask") || k.endsWith(".num_batches_tracked"));
+    }
+
+    private static final float EPS = 1e-5f;
+
+    @Override
+    public Value forward(Graph g, Scope w, Value image) {
+        int c = cfg.embedDim(), p = cfg.patchSize();
+        Scope pe = w.scope("patch_embed");
+        Value x = g.conv2d(image, pe.scope("proj").param("weight", c, 3, p, p), pe.scope("proj").param("bias", c), new int[]{p, p},
+                new int[]{0, 0, 0, 0}, new int[]{1, 1}, 1);
+        int h = Math.toIntExact(x.dim(2)), wd = Math.toIntExact(x.dim(3));
+        Value t = LayerNorm.apply(pe.scope("norm"), g.transpose(g.reshape(x, -1, c, (long) h * wd), 0, 2, 1), c, EPS);
+        int n = cfg.depths().length;
+        for (int i = 0; i < n; i++) {
+            Scope layer = w.scope("layers", i);
+            for (int j = 0; j < cfg.depths()[i]; j++) {
+                Scope b = layer.scope("blocks", j);
+                final Value in = t;
+                final int si = i, bj = j, hh = h, ww = wd, cc = c;
+                t = g.named("layers." + i + ".blocks." + j, () -> block(b, in, si, bj, hh, ww, cc));
+            }
+            if (i < n - 1) {
+                t = patchMerging(layer.scope("downsample"), t, h, wd, c);
+                h /= 2;
+                wd /= 2;
+                c *= 2;
+            }
+        }
+        t = LayerNorm.apply(w.scope("norm"), t, c, EPS);
+        Value pooled = g.op1("ReduceMean", new Value[]{t}, t.dtype(), new long[]{t.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        return Linear.apply(w.scope("head"), pooled, c, cfg.numClasses(), true);
+    }
+
+    private Value block(Scope b, Value x, int i, int j, int h, int w, int c) {
+        Graph g = b.graph();
+        int ws = cfg.windowSize();
+        int shift = j % 2 == 0 ? 0 : ws / 2;
+        if (Math.min(h, w) <= ws) {
+            shift = 0;
+            ws = Math.min(h, w);
+        }
+        if (h % ws != 0 || w % ws != 0) throw new IllegalArgumentException(b.prefix() + ": " + h + "x" + w + " map is not a multiple of window " + ws);
+        int heads = cfg.numHeads()[i];
+        Value h1 = g.reshape(LayerNorm.apply(b.scope("norm1"), x, c, EPS), -1, h, w, c);
+        if (shift > 0) h1 = roll(g, roll(g, h1, 1, -shift), 2, -shift);
+        long nW = (long) (h / ws) * (w / ws), n = (long) ws * ws;
+        Value win = g.reshape(g.transpose(g.reshape(h1, -1, h / ws, ws, w / ws, ws, c), 0, 1, 3, 2, 4, 5), -1, n, c);
+        Scope a = b.scope("attn");
+        Value qkv = g.transpose(g.reshape(Linear.apply(a.scope("qkv"), win, c, 3L * c, cfg.qkvBias()), -1, n, 3, heads, c / heads), 2, 0, 3, 1, 4);
+        Value[] p = g.split(qkv, 0, 1, 1, 1);
+        Value out = windowAttention(a, g.squeeze(p[0], 0), g.squeeze(p[1], 0), g.squeeze(p[2], 0), heads, ws,
+                shift > 0 ? shiftMask(h, w, ws, shift) : null, nW, c);
+        out = Linear.apply(a.scope("proj"), out, c, c, true);
+        Value back = g.reshape(g.transpose(g.reshape(out, -1, h / ws, w / ws, ws, ws, c), 0, 1, 3, 2, 4, 5), -1, h, w, c);
+        if (shift > 0) back = roll(g, roll(g, back, 1, shift), 2, shift);
+        x = g.add(x, g.reshape(back, -1, (long) h * w, c));
+        Value h2 = LayerNorm.apply(b.scope("norm2"), x, c, EPS);
+        int hidden = (int) (c * cfg.mlpRatio());
+        Value m;
+        if (cfg.mlpType()[i].equals("Mlp")) {
+            m = Linear.apply(b.scope("mlp.fc2"), g.gelu(Linear.apply(b.scope("mlp.fc1"), h2, c, hidden, true)), hidden, c, true);
+        } else {
+            m = Fan.channelProcessing(b.scope("mlp"), h2, h, w, c, heads, hidden, cfg.qkvBias(), false);
+        }
+        return g.add(x, m);
+    }
+
+    /** torch.roll along one axis: the last {@code shift} (mod size) elements first. */
+    private static Value roll(Graph g, Value x, int axis, int shift) {
+        long size = x.dim(axis);
+        long s = ((shift % size) + size) % size;
+        if (s == 0) return x;
+        Value[] parts = g.split(x, axis, size - s, s);
+        return g.concat(axis, parts[1], parts[0]);
+    }
+
+    /** Swin's mask for shifted windows: 0 within a region, −100 across regions; [nW, n, n]. */
+    static float[] shiftMask(int h, int w, int ws, int shift) {
+        int[] region = new int[h * w];
+        int[] hb = {0, h - ws, h - shift, h}, wb = {0, w - ws, w - shift, w};
+        int cnt = 0;
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++) {
+                for (int y = hb[a]; y < hb[a + 1]; y++) for (int x = wb[b]; x < wb[b + 1]; x++) region[y * w + x] = cnt;
+                cnt++;
+            }
+        int nh = h / ws, nw = w / ws, n = ws * ws;
+        float[] m = new float[nh * nw * n * n];
+        for (int wy = 0; wy < nh; wy++)
+            for (int wx = 0; wx < nw; wx++) {
+                int widx = wy * nw + wx;
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++) {
+                        int ri = region[(wy * ws + i / ws) * w + wx * ws + i % ws], rj = region[(wy * ws + j / ws) * w + wx * ws + j % ws];
+                        m[(widx * n + i) * n + j] = ri == rj ? 0f : -100f;
+                    }
+            }
+        return m;
+    }
+
+    /** Window attention with relative position bias (and the shift mask); returns [B*nW, n, c]. */
+    private static Value windowAttention(Scope s, Value q, Value k, Value v, int heads, int ws, float[] mask, long nW, int c) {
+        Graph g = s.graph();
+        int n = ws * ws, r = 2 * ws - 1, hd = c / heads;
+        float[] table = s.floats("relative_position_bias_table", (long) r * r, heads);
+        float[] bias = new float[heads * n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                int idx = (i / ws - j / ws + ws - 1) * r + (i % ws - j % ws + ws - 1);
+                for (int hh = 0; hh < heads; hh++) bias[(hh * n + i) * n + j] = table[idx * heads + hh];
+            }
+        Value logits = g.add(g.matMul(g.mul(q, (float) Math.pow(hd, -0.5)), g.transpose(k, 0, 1, 3, 2)),
+                s.derived("relative_position_bias", "relative_position_bias_table[relative_position_index], [heads, n, n]", bias, heads, n, n));
+        if (mask != null) {
+            Value l5 = g.reshape(logits, -1, nW, heads, n, n);
+            logits = g.reshape(g.add(l5, g.constant("shift_mask", mask, nW, 1, n, n)), -1, heads, n, n);
+        }
+        Value o = g.matMul(g.softmax(logits, -1), v);
+        return g.reshape(g.transpose(o, 0, 2, 1, 3), -1, n, c);
+    }
+
+    /** PatchMerging: 2×2 neighbours concatenated (x0, x1, x2, x3 order), LayerNorm, Linear 4C → 2C without bias. */
+    private static Value patchMerging(Scope s, Value x, int h, int w, int c) {
+        Graph g = s.graph();
+        Value m = g.reshape(g.transpose(g.reshape(x, -1, h / 2, 2, w / 2, 2, c), 0, 1, 3, 4, 2, 5), -1, (long) (h / 2) * (w / 2), 4L * c);
+        return Linear.apply(s.scope("reduction"), LayerNorm.apply(s.scope("norm"), m, 4L * c, EPS), 4L * c, 2L * c, false);
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + cfg.embedDim() + " " + Arrays.toString(cfg.depths());
+    }
+}
