@@ -4,7 +4,10 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.runtime.NdArray;
 
 import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +46,21 @@ public final class ImagePreprocessor {
     static BufferedImage read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such image file");
         BufferedImage img = ImageIO.read(file.toFile());
-        if (img == null) throw new IOException(file + ": not an image this JVM can read (PNG, JPEG, BMP, GIF)");
+        if (img == null) throw new IOException(file + ": " + UNREADABLE);
+        return img;
+    }
+
+    private static final String UNREADABLE = "not an image this JVM can read (PNG, JPEG, BMP, GIF)";
+
+    /**
+     * Decodes an encoded image held in memory (the bytes of a PNG, JPEG, BMP or GIF file), as
+     * {@link #batch} decodes files; throws with a one-line reason when the bytes are not such an image.
+     */
+    public static BufferedImage decode(byte[] encoded) throws IOException {
+        if (encoded == null || encoded.length == 0) throw new IOException("empty image bytes");
+        ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded));
+        BufferedImage img = ImageIO.read(in);   // closes the stream when a reader took it; memory only otherwise
+        if (img == null) throw new IOException(UNREADABLE);
         return img;
     }
 
