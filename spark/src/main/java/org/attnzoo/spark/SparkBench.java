@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <pre>
  * ATTNZOO_SPARK_MAIN=org.attnzoo.spark.SparkBench bin/attnzoo-spark [--model convit_digits]
  *     [--onnx RANDOM.onnx] [--images N] [--size WxH] [--threads 2] [--batch 16] [--rounds 3]
- *     [--open-cost BYTES]
+ *     [--open-cost BYTES] [--conf spark.k=v]... [--only loop|spark]
  * </pre>
  *
  * {@code --onnx} takes a model made by {@code attnzoo convert NAME --random-weights SEED -o FILE}
@@ -51,6 +51,7 @@ public final class SparkBench {
         int n = 2000, threads = 2, batch = 16, rounds = 3, topK = 5;
         int[] size = null;
         String openCost = null, only = null;
+        List<String[]> confs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = args[++i];
@@ -61,6 +62,7 @@ public final class SparkBench {
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--open-cost" -> openCost = args[++i];
+                case "--conf" -> confs.add(args[++i].split("=", 2));   // any Spark setting, k=v
                 case "--only" -> only = args[++i];   // loop or spark: one side only (for profiling)
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -82,6 +84,7 @@ public final class SparkBench {
         SparkSession.Builder sb = SparkSession.builder().appName("AttnZoo SparkBench").master("local[" + threads + "]")
                 .config("spark.ui.enabled", "false");
         if (openCost != null) sb.config("spark.sql.files.openCostInBytes", openCost);
+        for (String[] kv : confs) sb.config(kv[0], kv[1]);
         SparkSession spark = sb.getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         ZooImageClassifier zic = new ZooImageClassifier().setModel(model).setCacheDir(cache.toString())
