@@ -77,6 +77,14 @@ public final class ImageClassifier implements AutoCloseable {
 
     /** Softmax probabilities and the top {@code k} per row of a logits array. */
     public List<List<Prediction>> topK(NdArray logits, int k) {
+        return topK(logits, k, labels);
+    }
+
+    /**
+     * Softmax probabilities and the top {@code k} per row of a logits array {@code [N, classes]},
+     * named by {@code labels} (a class without a label is named by its index). Ties go to the lower index.
+     */
+    public static List<List<Prediction>> topK(NdArray logits, int k, List<String> labels) {
         int classes = (int) logits.shape()[1];
         int rows = (int) logits.shape()[0];
         List<List<Prediction>> out = new ArrayList<>();

@@ -6,7 +6,9 @@ import org.attnzoo.sdk.runtime.NdArray;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,29 +62,47 @@ public final class ImagePreprocessor {
     static BufferedImage read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such image file");
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
-            if (readers == null || !readers.hasNext()) {
-                throw new IOException(file + ": not an image this JVM can read (PNG, JPEG, BMP, GIF)");
+            return decode(in, file.toString());
+        }
+    }
+
+    private static final String UNREADABLE = "not an image this JVM can read (PNG, JPEG, BMP, GIF)";
+
+    /**
+     * Decodes an encoded image held in memory (the bytes of a PNG, JPEG, BMP or GIF file) with the
+     * same checks as files (dimensions before pixels, decoder failures as one-line IOExceptions).
+     */
+    public static BufferedImage decode(byte[] encoded) throws IOException {
+        if (encoded == null || encoded.length == 0) throw new IOException("empty image bytes");
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded))) {
+            return decode(in, "image bytes");
+        }
+    }
+
+    /** Header first, {@link #MAX_PIXELS} checked, then the pixels; every failure names {@code what}. */
+    private static BufferedImage decode(ImageInputStream in, String what) throws IOException {
+        Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+        if (readers == null || !readers.hasNext()) {
+            throw new IOException(what + ": " + UNREADABLE);
+        }
+        ImageReader r = readers.next();
+        try {
+            r.setInput(in, true, true);
+            long w = r.getWidth(0), h = r.getHeight(0);
+            if (w <= 0 || h <= 0 || w * h > MAX_PIXELS) {
+                throw new IOException(what + ": image of " + w + " x " + h + " pixels; at most " + MAX_PIXELS
+                        + " pixels with positive sides are accepted");
             }
-            ImageReader r = readers.next();
-            try {
-                r.setInput(in, true, true);
-                long w = r.getWidth(0), h = r.getHeight(0);
-                if (w <= 0 || h <= 0 || w * h > MAX_PIXELS) {
-                    throw new IOException(file + ": image of " + w + " x " + h + " pixels; at most " + MAX_PIXELS
-                            + " pixels with positive sides are accepted");
-                }
-                BufferedImage img = r.read(0, r.getDefaultReadParam());
-                if (img == null) throw new IOException(file + ": the " + r.getFormatName() + " decoder returned no image");
-                return img;
-            } catch (IOException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) throw e;
-                throw new IOException(file + ": cannot decode the image: " + oneLine(e), e);
-            } catch (RuntimeException e) {
-                throw new IOException(file + ": malformed image (the decoder failed: " + oneLine(e) + ")", e);
-            } finally {
-                r.dispose();
-            }
+            BufferedImage img = r.read(0, r.getDefaultReadParam());
+            if (img == null) throw new IOException(what + ": the " + r.getFormatName() + " decoder returned no image");
+            return img;
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(what)) throw e;
+            throw new IOException(what + ": cannot decode the image: " + oneLine(e), e);
+        } catch (RuntimeException e) {
+            throw new IOException(what + ": malformed image (the decoder failed: " + oneLine(e) + ")", e);
+        } finally {
+            r.dispose();
         }
     }
 
@@ -90,6 +110,7 @@ public final class ImagePreprocessor {
         String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage();
         m = m.replaceAll("\\s+", " ").trim();
         return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+    }
     }
 
     /** One image to normalized CHW floats. */

@@ -62,4 +62,22 @@ class ImagePreprocessorTest {
         assertThat(squash.toMetadata()).containsEntry("preprocessing.crop_mode", "squash");
         assertThat(Preprocessing.fromMetadata(squash.toMetadata())).isEqualTo(squash);
     }
+
+    @Test
+    void decodedBytesPrepareExactlyAsTheFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 30; y++) for (int x = 0; x < 40; x++) img.setRGB(x, y, (x * 6) << 16 | (y * 8) << 8 | ((x + y) * 3));
+        java.nio.file.Path png = dir.resolve("a.png");
+        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        ImagePreprocessor pre = new ImagePreprocessor(Preprocessing.imagenet(32, 0.875, "bicubic"));
+        byte[] bytes = java.nio.file.Files.readAllBytes(png);
+        assertThat(pre.prepare(ImagePreprocessor.decode(bytes))).containsExactly(pre.load(png).data());
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ImagePreprocessor.decode(new byte[0]))
+                .isInstanceOf(java.io.IOException.class).hasMessage("empty image bytes");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ImagePreprocessor.decode("hello".getBytes()))
+                .isInstanceOf(java.io.IOException.class).hasMessage("image bytes: not an image this JVM can read (PNG, JPEG, BMP, GIF)");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ImagePreprocessor.decode(java.util.Arrays.copyOf(bytes, bytes.length / 2)))
+                .isInstanceOf(java.io.IOException.class);
+    }
 }
