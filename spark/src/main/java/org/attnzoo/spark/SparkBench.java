@@ -3,11 +3,9 @@ package org.attnzoo.spark;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.runtime.Device;
 import org.attnzoo.zoo.AttnZoo;
 import org.attnzoo.zoo.ImageClassifier;
-import org.attnzoo.zoo.hub.ConvertedKey;
 import org.attnzoo.zoo.hub.ModelHub;
 
 import javax.imageio.ImageIO;
@@ -75,7 +73,7 @@ public final class SparkBench {
         if (onnx != null) {
             // the random-weights model as the converted model of `model`, as AttnZoo.onnx would look it up
             var rm = hub.resolve(model);
-            hub.cache().putConverted(new ConvertedKey(rm.tag(), AttnZoo.CONVERTER_VERSION, Graph.DEFAULT_OPSET, "fp32"), onnx);
+            hub.cache().putConverted(AttnZoo.convertedKey(rm.tag(), org.attnzoo.zoo.arch.Architectures.get(rm.name())), onnx);
         }
         System.out.printf(Locale.ROOT, "model %s%s, %d images%s, %d threads, batch %d, top-%d%n", model,
                 onnx == null ? "" : " (weights of " + onnx.getFileName() + ")", n,

@@ -111,7 +111,6 @@ public final class ImagePreprocessor {
         m = m.replaceAll("\\s+", " ").trim();
         return m.length() > 200 ? m.substring(0, 200) + "..." : m;
     }
-    }
 
     /** One image to normalized CHW floats. */
     public float[] prepare(BufferedImage img) {
