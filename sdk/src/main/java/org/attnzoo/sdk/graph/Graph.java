@@ -40,6 +40,7 @@ public final class Graph {
     final Map<String, String> metadata = new LinkedHashMap<>();
     private final Map<String, Integer> counters = new HashMap<>();
     private final Map<String, Value> constCache = new HashMap<>();
+    private final Map<String, Object> memo = new HashMap<>();
     private String scopePrefix = "";
     private long macs;
 
@@ -188,6 +189,21 @@ public final class Graph {
     public Value ints(long... values) {
         String key = "i:" + Arrays.toString(values);
         return constCache.computeIfAbsent(key, k -> initializer(fresh("const"), new LongTensor(new long[]{values.length}, values.clone()), null));
+    }
+
+    /**
+     * Something built once per graph under {@code key} (e.g. a custom op's static index tables,
+     * shared by every layer of one signature). Held by the graph itself, so it lives exactly as long
+     * as the graph: a static map keyed by graphs would keep every graph alive through its values.
+     */
+    @SuppressWarnings("unchecked")
+    public synchronized <T> T memo(String key, java.util.function.Supplier<T> make) {
+        Object v = memo.get(key);
+        if (v == null) {
+            v = make.get();
+            memo.put(key, v);
+        }
+        return (T) v;
     }
 
     /** An int64 tensor constant of any shape. */

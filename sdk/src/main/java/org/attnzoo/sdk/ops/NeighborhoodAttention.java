@@ -15,10 +15,7 @@ import org.attnzoo.sdk.tensor.DType;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * Neighbourhood attention (NATTEN semantics, see {@link NeighborhoodWindows}) as custom ops
@@ -39,8 +36,6 @@ public final class NeighborhoodAttention {
     public static final String DOMAIN = "org.attnzoo.neighborhood";
     public static final int VERSION = 2;
     private static final int OPSET = 17;
-
-    private static final Map<Graph, Map<String, Value[]>> TABLES = new WeakHashMap<>();
 
     private NeighborhoodAttention() {
     }
@@ -213,35 +208,26 @@ public final class NeighborhoodAttention {
     private static Value[] tiledTables(Graph g, int[] spatial, int[] kernel, int[] dilation, boolean[] causal, boolean rpb, int[] tile) {
         String key = Arrays.toString(spatial) + Arrays.toString(kernel) + Arrays.toString(dilation) + Arrays.toString(causal) + rpb
                 + Arrays.toString(tile);
-        synchronized (TABLES) {
-            Map<String, Value[]> perGraph = TABLES.computeIfAbsent(g, x -> new HashMap<>());
-            return perGraph.computeIfAbsent(key, x -> {
-                NeighborhoodTiles t = NeighborhoodTiles.of(spatial, kernel, dilation, causal, rpb, tile);
-                return new Value[]{
-                        g.intsTensor("na_q_index", t.qIndex(), t.tiles(), t.tq()),
-                        g.intsTensor("na_kv_index", t.kvIndex(), t.tiles(), t.u()),
-                        g.intsTensor("na_bias_index", t.biasIndex(), t.tiles(), t.tq(), t.u()),
-                        g.intsTensor("na_out_index", t.outIndex(), t.outIndex().length)};
-            });
-        }
+        return g.memo("org.attnzoo.neighborhood/tiles" + key, () -> {
+            NeighborhoodTiles t = NeighborhoodTiles.of(spatial, kernel, dilation, causal, rpb, tile);
+            return new Value[]{
+                    g.intsTensor("na_q_index", t.qIndex(), t.tiles(), t.tq()),
+                    g.intsTensor("na_kv_index", t.kvIndex(), t.tiles(), t.u()),
+                    g.intsTensor("na_bias_index", t.biasIndex(), t.tiles(), t.tq(), t.u()),
+                    g.intsTensor("na_out_index", t.outIndex(), t.outIndex().length)};
+        });
     }
 
     /** Only the neighbour table (for the AV op), shared per graph and signature. */
     private static Value neighborTable(Graph g, NeighborhoodWindows.Tables t, int[] kernel, int[] dilation, boolean[] causal) {
         String key = "av" + Arrays.toString(t.spatial()) + Arrays.toString(kernel) + Arrays.toString(dilation) + Arrays.toString(causal);
-        synchronized (TABLES) {
-            Map<String, Value[]> perGraph = TABLES.computeIfAbsent(g, x -> new HashMap<>());
-            return perGraph.computeIfAbsent(key, x -> new Value[]{g.intsTensor("na_neighbors", t.neighbors(), t.tokens(), t.window())})[0];
-        }
+        return g.memo("org.attnzoo.neighborhood/" + key, () -> g.intsTensor("na_neighbors", t.neighbors(), t.tokens(), t.window()));
     }
 
     private static Value zeroTable(Graph g, int dims) {
         long[] shape = new long[dims + 1];
         Arrays.fill(shape, 1);
-        synchronized (TABLES) {
-            Map<String, Value[]> perGraph = TABLES.computeIfAbsent(g, x -> new HashMap<>());
-            return perGraph.computeIfAbsent("zero" + dims, x -> new Value[]{g.constant("na_no_rpb", new float[1], shape)})[0];
-        }
+        return g.memo("org.attnzoo.neighborhood/zero" + dims, () -> g.constant("na_no_rpb", new float[1], shape));
     }
 
     private static int[] filled(int n, int v) {
