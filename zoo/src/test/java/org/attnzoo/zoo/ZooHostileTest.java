@@ -93,8 +93,8 @@ class ZooHostileTest {
     void aRegistryNested100000Deep() {
         String deep = "{\"schema_version\": 1, \"models\": " + "[".repeat(100_000) + "]".repeat(100_000) + "}";
         assertThatThrownBy(() -> Registry.parse(new ByteArrayInputStream(deep.getBytes()), "deep.json"))
-                .isInstanceOf(RegistryException.class).hasMessageStartingWith("registry deep.json: ")
-                .hasMessageContaining("nesting depth");
+                .isInstanceOf(RegistryException.class).hasMessageStartingWith("registry deep.json: models")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
     }
 
     @Test
