@@ -14,10 +14,7 @@ import org.attnzoo.sdk.tensor.DType;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * Stripe-window attention (CSWin's cross-shaped-window branches) as the custom op
@@ -34,8 +31,8 @@ import java.util.WeakHashMap;
  * bottom for horizontal ones) and the {@code n = Hs·Ws} tokens inside a stripe row-major. Within
  * each stripe: {@code softmax(scale·q·kᵀ + bias + mask)·v}. Node inputs: {@code Q, K, V, BIAS, MASK};
  * bias and mask are additive, broadcastable to {@code [B, heads, stripes, n, n]} (rank 5, each axis
- * its full size or 1); when a caller has none the builder passes a shared {@code [1,1,1,1,1]} zero
- * tensor. Attributes: {@code orientation} (int: 0 vertical, 1 horizontal — CSWin's {@code idx}),
+ * its full size or 1); when a caller has none the builder passes a {@code [1,1,1,1,1]} zero (a
+ * reshape of the graph's shared scalar 0). Attributes: {@code orientation} (int: 0 vertical, 1 horizontal — CSWin's {@code idx}),
  * {@code stripe_width} (int), {@code scale} (float).
  */
 public final class StripeAttention {
@@ -43,8 +40,6 @@ public final class StripeAttention {
     public static final int VERSION = 1;
     public static final String OP = "StripeAttention2D";
     private static final int OPSET = 17;
-
-    private static final Map<Graph, Map<String, Value>> ZEROS = new WeakHashMap<>();
 
     /** Stripe direction; the ordinal is the {@code orientation} attribute and CSWin's branch {@code idx}. */
     public enum Orientation {
@@ -130,7 +125,8 @@ public final class StripeAttention {
         }
         if (!g.hasFunction(DOMAIN, OP)) g.addFunction(function(), VERSION);
         g.addMacs(macs);
-        Value[] ins = {q, k, v, bias != null ? bias : zero(g), mask != null ? mask : zero(g)};
+        Value zero = bias == null || mask == null ? g.reshape(g.scalar(0f), 1, 1, 1, 1, 1) : null;
+        Value[] ins = {q, k, v, bias != null ? bias : zero, mask != null ? mask : zero};
         return g.op(OP, DOMAIN, ins, new DType[]{q.dtype()}, new long[][]{q.shape()},
                 Attr.i("orientation", o.ordinal()), Attr.i("stripe_width", width), Attr.f("scale", scale))[0];
     }
@@ -143,13 +139,6 @@ public final class StripeAttention {
         if (!ok) {
             throw new ShapeException(OP + ": " + what + " " + t + " must broadcast to [B, heads, stripes, n, n] = " + Shapes.str(scores)
                     + " (rank 5, each axis its size or 1)");
-        }
-    }
-
-    private static Value zero(Graph g) {
-        synchronized (ZEROS) {
-            return ZEROS.computeIfAbsent(g, x -> new HashMap<>())
-                    .computeIfAbsent("zero", x -> g.constant("strip_no_bias", new float[1], 1, 1, 1, 1, 1));
         }
     }
 

@@ -131,29 +131,32 @@ public final class CSWin extends FamilyArchitecture<CSWin.Config> {
         Graph g = b.graph();
         boolean single = lastStage || res == split;
         int branches = single ? 1 : 2, bh = heads / branches, hd = c / heads;
+        long l = (long) res * res;
         if (!single && res % split != 0) {
             throw new IllegalArgumentException(b.prefix() + ": map " + res + " is not divisible by the stripe width " + split);
         }
         Value h1 = LayerNorm.apply(b.scope("norm1"), x, c, EPS);
-        // one transpose takes the fused projection to [3 (q,k,v) · branches, B, heads/branch, res, res, head_dim]
-        Value qkv = g.reshape(Linear.apply(b.scope("qkv"), h1, c, 3L * c, true), -1, res, res, 3L * branches, bh, hd);
-        qkv = g.transpose(qkv, 3, 0, 4, 1, 2, 5);
-        long[] ones = new long[3 * branches];
-        java.util.Arrays.fill(ones, 1);
-        Value[] parts = g.split(qkv, 0, ones);
+        // one single-axis transpose takes the fused projection to [B, (q,k,v)·branch·head, tokens, head_dim]
+        Value qkv = g.transpose(g.reshape(Linear.apply(b.scope("qkv"), h1, c, 3L * c, true), -1, l, 3L * heads, hd), 0, 2, 1, 3);
+        long[] sizes = new long[3 * branches];
+        java.util.Arrays.fill(sizes, bh);
+        Value[] parts = g.split(qkv, 1, sizes);                                                   // [B, bh, tokens, hd] each
         float scale = (float) Math.pow(hd, -0.5);
-        Value[] outs = new Value[branches];
+        Value[] att = new Value[branches], pe = new Value[branches];
         for (int br = 0; br < branches; br++) {
             Value q = g.reshape(parts[br], -1, bh, res, res, hd);
             Value k = g.reshape(parts[branches + br], -1, bh, res, res, hd);
-            Value v = g.reshape(parts[2 * branches + br], -1, bh, res, res, hd);
+            Value v = parts[2 * branches + br];
             Orientation o = br == 0 ? Orientation.VERTICAL : Orientation.HORIZONTAL;
             int width = single ? res : split;
-            Value a = StripeAttention.apply(g, q, k, v, null, null, o, width, scale, cfg.inlineStripes());
-            outs[br] = g.add(a, lepe(b.scope("attns." + br + ".get_v"), v, StripeAttention.stripes(res, res, o, width)));
+            att[br] = StripeAttention.apply(g, q, k, g.reshape(v, -1, bh, res, res, hd), null, null, o, width, scale, cfg.inlineStripes());
+            Value img = g.reshape(g.transpose(v, 0, 1, 3, 2), -1, (long) bh * hd, res, res);          // [B, channels, res, res]
+            pe[br] = lepe(b.scope("attns." + br + ".get_v"), img, o, width);
         }
-        Value y = branches == 1 ? outs[0] : g.concat(1, outs);                                 // [B, heads, res, res, hd]
-        y = g.reshape(g.transpose(y, 0, 2, 3, 1, 4), -1, (long) res * res, c);
+        Value y = branches == 1 ? att[0] : g.concat(1, att);                                    // [B, heads, res, res, hd]
+        y = g.reshape(g.transpose(y, 0, 2, 3, 1, 4), -1, l, c);
+        Value lp = branches == 1 ? pe[0] : g.concat(1, pe);                                     // [B, c, res, res]
+        y = g.add(y, g.transpose(g.reshape(lp, -1, c, l), 0, 2, 1));
         x = g.add(x, Linear.apply(b.scope("proj"), y, c, c, true));
         Value h2 = LayerNorm.apply(b.scope("norm2"), x, c, EPS);
         return g.add(x, Mlp.apply(b.scope("mlp"), h2, c, (long) (c * cfg.mlpRatio()), c));
@@ -161,17 +164,34 @@ public final class CSWin extends FamilyArchitecture<CSWin.Config> {
 
     /**
      * LePE: the 3×3 depthwise {@code get_v} conv of each stripe's values on its own (zero padded at
-     * the stripe border), as upstream's {@code get_lepe}; v and the result {@code [B, heads, H, W, hd]}.
+     * the stripe border), as upstream's {@code get_lepe}, on the image {@code [B, channels, H, W]}
+     * without cutting it into stripes: the stripes are spaced apart by one zero column (row) on
+     * each side, one conv runs over the spaced image (no padding across the stripes), and the
+     * spacing is dropped again.
      */
-    static Value lepe(Scope s, Value v, StripeAttention.Stripes st) {
+    static Value lepe(Scope s, Value img, Orientation o, int width) {
         Graph g = s.graph();
-        long h = v.dim(1), hd = v.dim(4), ch = h * hd;
-        int nh = st.nh(), nw = st.nw(), hs = st.hs(), ws = st.ws();
-        Value img = g.transpose(g.reshape(v, -1, h, nh, hs, nw, ws, hd), 0, 2, 4, 1, 6, 3, 5);     // [B, nH, nW, heads, hd, Hs, Ws]
-        img = g.reshape(img, -1, ch, hs, ws);
-        Value y = g.conv2d(img, s.param("weight", ch, 1, 3, 3), s.param("bias", ch), new int[]{1, 1}, new int[]{1, 1, 1, 1}, new int[]{1, 1},
-                Math.toIntExact(ch));
-        y = g.transpose(g.reshape(y, -1, nh, nw, h, hd, hs, ws), 0, 3, 1, 5, 2, 6, 4);           // [B, heads, nH, Hs, nW, Ws, hd]
-        return g.reshape(y, -1, h, (long) nh * hs, (long) nw * ws, hd);
+        long ch = img.dim(1), h = img.dim(2), w = img.dim(3);
+        Value wt = s.param("weight", ch, 1, 3, 3), bias = s.param("bias", ch);
+        int[] one = {1, 1};
+        long side = o == Orientation.VERTICAL ? w : h, n = side / width;
+        if (n == 1) return g.conv2d(img, wt, bias, one, new int[]{1, 1, 1, 1}, one, Math.toIntExact(ch));
+        long before = g.macs();
+        boolean v = o == Orientation.VERTICAL;
+        Value x = v ? g.reshape(img, -1, ch, h, n, width) : g.reshape(img, -1, ch, n, width, w);
+        int ax = v ? 4 : 3;                                                                       // the stripe's own axis
+        long[] pads = new long[10];
+        pads[ax] = 1;
+        pads[5 + ax] = 1;
+        x = g.pad(x, pads, 0f);
+        long spaced = n * (width + 2);
+        x = v ? g.reshape(x, -1, ch, h, spaced) : g.reshape(x, -1, ch, spaced, w);
+        // pad only along the other axis: across the stripes the spacing zeros are the padding
+        x = g.conv2d(x, wt, bias, one, v ? new int[]{1, 0, 1, 0} : new int[]{0, 1, 0, 1}, one, Math.toIntExact(ch));
+        x = g.pad(x, v ? new long[]{0, 0, 0, 0, 0, 0, 0, 2} : new long[]{0, 0, 0, 0, 0, 0, 2, 0}, 0f);
+        x = v ? g.reshape(x, -1, ch, h, n, width + 2) : g.reshape(x, -1, ch, n, width + 2, w);
+        x = g.slice(x, ax, 0, width);
+        g.addMacs(9 * ch * h * w - (g.macs() - before));                                       // count upstream's conv, not the spacing
+        return g.reshape(x, -1, ch, h, w);
     }
 }
