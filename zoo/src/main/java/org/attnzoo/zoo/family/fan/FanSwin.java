@@ -7,6 +7,7 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.nn.SwinWindows;
 import org.attnzoo.sdk.nn.Weights;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
@@ -85,7 +86,7 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
                 t = g.named("layers." + i + ".blocks." + j, () -> block(b, in, si, bj, hh, ww, cc));
             }
             if (i < n - 1) {
-                t = patchMerging(layer.scope("downsample"), t, h, wd, c);
+                t = SwinWindows.patchMerging(layer.scope("downsample"), t, h, wd, c, EPS);
                 h /= 2;
                 wd /= 2;
                 c *= 2;
@@ -107,17 +108,17 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
         if (h % ws != 0 || w % ws != 0) throw new IllegalArgumentException(b.prefix() + ": " + h + "x" + w + " map is not a multiple of window " + ws);
         int heads = cfg.numHeads()[i];
         Value h1 = g.reshape(LayerNorm.apply(b.scope("norm1"), x, c, EPS), -1, h, w, c);
-        if (shift > 0) h1 = roll(g, roll(g, h1, 1, -shift), 2, -shift);
+        if (shift > 0) h1 = SwinWindows.roll(g, SwinWindows.roll(g, h1, 1, -shift), 2, -shift);
         long nW = (long) (h / ws) * (w / ws), n = (long) ws * ws;
         Value win = g.reshape(g.transpose(g.reshape(h1, -1, h / ws, ws, w / ws, ws, c), 0, 1, 3, 2, 4, 5), -1, n, c);
         Scope a = b.scope("attn");
         Value qkv = g.transpose(g.reshape(Linear.apply(a.scope("qkv"), win, c, 3L * c, cfg.qkvBias()), -1, n, 3, heads, c / heads), 2, 0, 3, 1, 4);
         Value[] p = g.split(qkv, 0, 1, 1, 1);
-        Value out = windowAttention(a, g.squeeze(p[0], 0), g.squeeze(p[1], 0), g.squeeze(p[2], 0), heads, ws,
-                shift > 0 ? shiftMask(h, w, ws, shift) : null, nW, c);
+        Value out = SwinWindows.windowAttention(a, g.squeeze(p[0], 0), g.squeeze(p[1], 0), g.squeeze(p[2], 0), heads, ws,
+                shift > 0 ? SwinWindows.shiftMask(h, w, ws, shift) : null, nW, c);
         out = Linear.apply(a.scope("proj"), out, c, c, true);
         Value back = g.reshape(g.transpose(g.reshape(out, -1, h / ws, w / ws, ws, ws, c), 0, 1, 3, 2, 4, 5), -1, h, w, c);
-        if (shift > 0) back = roll(g, roll(g, back, 1, shift), 2, shift);
+        if (shift > 0) back = SwinWindows.roll(g, SwinWindows.roll(g, back, 1, shift), 2, shift);
         x = g.add(x, g.reshape(back, -1, (long) h * w, c));
         Value h2 = LayerNorm.apply(b.scope("norm2"), x, c, EPS);
         int hidden = (int) (c * cfg.mlpRatio());
@@ -128,67 +129,6 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
             m = Fan.channelProcessing(b.scope("mlp"), h2, h, w, c, heads, hidden, cfg.qkvBias(), false);
         }
         return g.add(x, m);
-    }
-
-    /** torch.roll along one axis: the last {@code shift} (mod size) elements first. */
-    private static Value roll(Graph g, Value x, int axis, int shift) {
-        long size = x.dim(axis);
-        long s = ((shift % size) + size) % size;
-        if (s == 0) return x;
-        Value[] parts = g.split(x, axis, size - s, s);
-        return g.concat(axis, parts[1], parts[0]);
-    }
-
-    /** Swin's mask for shifted windows: 0 within a region, −100 across regions; [nW, n, n]. */
-    static float[] shiftMask(int h, int w, int ws, int shift) {
-        int[] region = new int[h * w];
-        int[] hb = {0, h - ws, h - shift, h}, wb = {0, w - ws, w - shift, w};
-        int cnt = 0;
-        for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 3; b++) {
-                for (int y = hb[a]; y < hb[a + 1]; y++) for (int x = wb[b]; x < wb[b + 1]; x++) region[y * w + x] = cnt;
-                cnt++;
-            }
-        int nh = h / ws, nw = w / ws, n = ws * ws;
-        float[] m = new float[nh * nw * n * n];
-        for (int wy = 0; wy < nh; wy++)
-            for (int wx = 0; wx < nw; wx++) {
-                int widx = wy * nw + wx;
-                for (int i = 0; i < n; i++)
-                    for (int j = 0; j < n; j++) {
-                        int ri = region[(wy * ws + i / ws) * w + wx * ws + i % ws], rj = region[(wy * ws + j / ws) * w + wx * ws + j % ws];
-                        m[(widx * n + i) * n + j] = ri == rj ? 0f : -100f;
-                    }
-            }
-        return m;
-    }
-
-    /** Window attention with relative position bias (and the shift mask); returns [B*nW, n, c]. */
-    private static Value windowAttention(Scope s, Value q, Value k, Value v, int heads, int ws, float[] mask, long nW, int c) {
-        Graph g = s.graph();
-        int n = ws * ws, r = 2 * ws - 1, hd = c / heads;
-        float[] table = s.floats("relative_position_bias_table", (long) r * r, heads);
-        float[] bias = new float[heads * n * n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) {
-                int idx = (i / ws - j / ws + ws - 1) * r + (i % ws - j % ws + ws - 1);
-                for (int hh = 0; hh < heads; hh++) bias[(hh * n + i) * n + j] = table[idx * heads + hh];
-            }
-        Value logits = g.add(g.matMul(g.mul(q, (float) Math.pow(hd, -0.5)), g.transpose(k, 0, 1, 3, 2)),
-                s.derived("relative_position_bias", "relative_position_bias_table[relative_position_index], [heads, n, n]", bias, heads, n, n));
-        if (mask != null) {
-            Value l5 = g.reshape(logits, -1, nW, heads, n, n);
-            logits = g.reshape(g.add(l5, g.constant("shift_mask", mask, nW, 1, n, n)), -1, heads, n, n);
-        }
-        Value o = g.matMul(g.softmax(logits, -1), v);
-        return g.reshape(g.transpose(o, 0, 2, 1, 3), -1, n, c);
-    }
-
-    /** PatchMerging: 2×2 neighbours concatenated (x0, x1, x2, x3 order), LayerNorm, Linear 4C → 2C without bias. */
-    private static Value patchMerging(Scope s, Value x, int h, int w, int c) {
-        Graph g = s.graph();
-        Value m = g.reshape(g.transpose(g.reshape(x, -1, h / 2, 2, w / 2, 2, c), 0, 1, 3, 4, 2, 5), -1, (long) (h / 2) * (w / 2), 4L * c);
-        return Linear.apply(s.scope("reduction"), LayerNorm.apply(s.scope("norm"), m, 4L * c, EPS), 4L * c, 2L * c, false);
     }
 
     @Override

@@ -7,6 +7,7 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.sdk.nn.SwinWindows;
 import org.attnzoo.sdk.nn.Weights;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
@@ -85,7 +86,7 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
                 t = g.named("layers." + i + ".blocks." + j, () -> block(b, in, si, bj, hh, ww, cc));
             }
             if (i < cfg.depths().length - 1) {
-                t = patchMerging(layer.scope("downsample"), t, h, wd, c);
+                t = SwinWindows.patchMerging(layer.scope("downsample"), t, h, wd, c, 1e-5f);
                 h /= 2;
                 wd /= 2;
                 c *= 2;
@@ -109,7 +110,7 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
         if (h % ws != 0 || w % ws != 0) throw new IllegalArgumentException(b.prefix() + ": " + h + "x" + w + " map is not a multiple of window " + ws);
         int heads = cfg.numHeads()[i];
         Value h1 = g.reshape(LayerNorm.apply(b.scope("norm1"), x, c, 1e-5f), -1, h, w, c);
-        if (shift > 0) h1 = roll(g, roll(g, h1, 1, -shift), 2, -shift);
+        if (shift > 0) h1 = SwinWindows.roll(g, SwinWindows.roll(g, h1, 1, -shift), 2, -shift);
         long nW = (long) (h / ws) * (w / ws), n = (long) ws * ws;
         Value win = g.reshape(g.transpose(g.reshape(h1, -1, h / ws, ws, w / ws, ws, c), 0, 1, 3, 2, 4, 5), -1, n, c);   // [B*nW, n, c]
         Scope a = b.scope("attn");
@@ -118,74 +119,14 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
         Value q = g.squeeze(p[0], 0), k = g.squeeze(p[1], 0), v = g.squeeze(p[2], 0);
         Value out = type == 'I'
                 ? InLineAttention.mix(a, win, q, k, v, heads, ws, ws, 0)
-                : windowAttention(a, q, k, v, heads, ws, shift > 0 ? shiftMask(h, w, ws, shift) : null, nW, c);
+                : SwinWindows.windowAttention(a, q, k, v, heads, ws, shift > 0 ? SwinWindows.shiftMask(h, w, ws, shift) : null, nW, c);
         out = Linear.apply(a.scope("proj"), out, c, c, true);
         Value back = g.reshape(g.transpose(g.reshape(out, -1, h / ws, w / ws, ws, ws, c), 0, 1, 3, 2, 4, 5), -1, h, w, c);
-        if (shift > 0) back = roll(g, roll(g, back, 1, shift), 2, shift);
+        if (shift > 0) back = SwinWindows.roll(g, SwinWindows.roll(g, back, 1, shift), 2, shift);
         x = g.add(x, g.reshape(back, -1, (long) h * w, c));
         Value h2 = LayerNorm.apply(b.scope("norm2"), x, c, 1e-5f);
         int hidden = (int) (c * cfg.mlpRatio());
         return g.add(x, Linear.apply(b.scope("mlp.fc2"), g.gelu(Linear.apply(b.scope("mlp.fc1"), h2, c, hidden, true)), hidden, c, true));
     }
 
-    /** torch.roll along one axis: the last {@code shift} (mod size) elements first. */
-    private static Value roll(Graph g, Value x, int axis, int shift) {
-        long size = x.dim(axis);
-        long s = ((shift % size) + size) % size;
-        if (s == 0) return x;
-        Value[] parts = g.split(x, axis, size - s, s);
-        return g.concat(axis, parts[1], parts[0]);
-    }
-
-    /** Swin's attention mask for shifted windows: 0 within a region, −100 across regions; [nW, n, n]. */
-    static float[] shiftMask(int h, int w, int ws, int shift) {
-        int[] region = new int[h * w];
-        int[] hb = {0, h - ws, h - shift, h}, wb = {0, w - ws, w - shift, w};
-        int cnt = 0;
-        for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 3; b++) {
-                for (int y = hb[a]; y < hb[a + 1]; y++) for (int x = wb[b]; x < wb[b + 1]; x++) region[y * w + x] = cnt;
-                cnt++;
-            }
-        int nh = h / ws, nw = w / ws, n = ws * ws;
-        float[] m = new float[nh * nw * n * n];
-        for (int wy = 0; wy < nh; wy++)
-            for (int wx = 0; wx < nw; wx++) {
-                int widx = wy * nw + wx;
-                for (int i = 0; i < n; i++)
-                    for (int j = 0; j < n; j++) {
-                        int ri = region[(wy * ws + i / ws) * w + wx * ws + i % ws], rj = region[(wy * ws + j / ws) * w + wx * ws + j % ws];
-                        m[(widx * n + i) * n + j] = ri == rj ? 0f : -100f;
-                    }
-            }
-        return m;
-    }
-
-    /** Swin's window attention with relative position bias (and the shift mask); returns [B*nW, n, c]. */
-    private static Value windowAttention(Scope s, Value q, Value k, Value v, int heads, int ws, float[] mask, long nW, int c) {
-        Graph g = s.graph();
-        int n = ws * ws, r = 2 * ws - 1, hd = c / heads;
-        float[] table = s.floats("relative_position_bias_table", (long) r * r, heads);
-        float[] bias = new float[heads * n * n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) {
-                int idx = (i / ws - j / ws + ws - 1) * r + (i % ws - j % ws + ws - 1);
-                for (int hh = 0; hh < heads; hh++) bias[(hh * n + i) * n + j] = table[idx * heads + hh];
-            }
-        Value logits = g.add(g.mul(g.matMul(q, g.transpose(k, 0, 1, 3, 2)), (float) Math.pow(hd, -0.5)),
-                s.derived("relative_position_bias", "relative_position_bias_table[relative_position_index], [heads, n, n]", bias, heads, n, n));
-        if (mask != null) {
-            Value l5 = g.reshape(logits, -1, nW, heads, n, n);
-            logits = g.reshape(g.add(l5, g.constant("shift_mask", mask, nW, 1, n, n)), -1, heads, n, n);
-        }
-        Value o = g.matMul(g.softmax(logits, -1), v);
-        return g.reshape(g.transpose(o, 0, 2, 1, 3), -1, n, c);
-    }
-
-    /** Swin's PatchMerging: 2×2 neighbours concatenated (x0, x1, x2, x3 order), LayerNorm, Linear 4C → 2C. */
-    private static Value patchMerging(Scope s, Value x, int h, int w, int c) {
-        Graph g = s.graph();
-        Value m = g.reshape(g.transpose(g.reshape(x, -1, h / 2, 2, w / 2, 2, c), 0, 1, 3, 4, 2, 5), -1, (long) (h / 2) * (w / 2), 4L * c);
-        return Linear.apply(s.scope("reduction"), LayerNorm.apply(s.scope("norm"), m, 4L * c, 1e-5f), 4L * c, 2L * c, false);
-    }
 }
