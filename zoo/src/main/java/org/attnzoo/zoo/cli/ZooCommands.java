@@ -82,7 +82,9 @@ final class ZooCommands {
             for (String a : Architectures.names()) if (re.matcher(a).matches()) names.add(a);
             PrintWriter out = spec.commandLine().getOut();
             ArrayNode arr = JSON.createArrayNode();
-            if (!json) out.printf(Locale.ROOT, "%-24s %-10s %-11s %-7s %s%n", "MODEL", "FAMILY", "PARITY", "TOP-1", "WEIGHTS");
+            int nameWidth = Math.max(24, names.stream().mapToInt(String::length).max().orElse(0));
+            String row = "%-" + nameWidth + "s %-11s %-11s %-7s %s%s%n";
+            if (!json) out.printf(Locale.ROOT, row, "MODEL", "FAMILY", "PARITY", "TOP-1", "WEIGHTS", "");
             for (String n : names) {
                 ModelEntry e = hub.registry().find(n).orElse(null);
                 String family = e != null ? e.family() : Architectures.get(n).family();
@@ -97,7 +99,7 @@ final class ZooCommands {
                     ArrayNode t = o.putArray("tags");
                     if (e != null) e.tags().forEach(t::add);
                 } else {
-                    out.printf(Locale.ROOT, "%-24s %-10s %-11s %-7s %s%s%n", n, family, parity, top1, tags, buildable ? "" : "  [not buildable yet]");
+                    out.printf(Locale.ROOT, row, n, family, parity, top1, tags, buildable ? "" : "  [not buildable yet]");
                 }
             }
             if (json) out.println(JSON.writeValueAsString(arr));
