@@ -73,6 +73,7 @@ def main():
     ap.add_argument("--counts", action="store_true")
     ap.add_argument("--checkpoint", action="store_true")
     ap.add_argument("--export", metavar="FILE.onnx", help="torch.onnx.export (opset 17) of the registered full-size model, made-up weights, batch dynamic (for docs/benchmarks.md)")
+    ap.add_argument("--static", action="store_true", help="with --export: a static batch of 1 (PyTorch folds weight-only subgraphs)")
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     for mod, shim in (("einops", "common_shims"), ("torchprofile", "dhvt_shim")):
@@ -118,14 +119,15 @@ def main():
 
     if args.export:
         kw, classes = VARIANTS["dhvt_tiny_imagenet_patch16"]
-        export(build(vt, dict(kw, num_classes=classes)), 224, args.export)
+        export(build(vt, dict(kw, num_classes=classes)), 224, args.export, args.static)
 
 
-def export(model, size, path):
+def export(model, size, path, static=False):
     model.eval()
+    axes = None if static else {"pixel_values": {0: "batch"}, "logits": {0: "batch"}}
     torch.onnx.export(model, torch.randn(1, 3, size, size), path, opset_version=17, input_names=["pixel_values"],
-                      output_names=["logits"], dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}})
-    print("exported", path)
+                      output_names=["logits"], dynamic_axes=axes)
+    print("exported", path, "(static batch 1)" if static else "(dynamic batch)")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ final class ZooCommands {
             for (String n : names) {
                 ModelEntry e = hub.registry().find(n).orElse(null);
                 String family = e != null ? e.family() : Architectures.get(n).family();
-                String parity = e != null ? e.parity().status().id() : "builds";
+                String parity = e != null ? e.parity().status().id() : org.attnzoo.zoo.arch.FamilyParity.status(family);
                 String top1 = e != null && e.reportedTop1() != null ? String.format(Locale.ROOT, "%.1f", e.reportedTop1()) : "-";
                 String tags = e != null ? String.join(",", e.tags()) : "(none in the registry: convert your own checkpoint)";
                 boolean buildable = Architectures.exists(n);
@@ -130,9 +130,13 @@ final class ZooCommands {
         @Override
         public Integer call() throws IOException {
             ModelHub hub = hubOpts.hub(false);
+            PrintWriter out = spec.commandLine().getOut();
+            if (hub.registry().find(ref).isEmpty() && Architectures.exists(ref)) {
+                printArchitectureCard(Architectures.get(ref), out);
+                return 0;
+            }
             var rm = hub.resolve(ref);
             ModelEntry e = rm.model();
-            PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(JSON.writeValueAsString(e));
                 return 0;
@@ -157,6 +161,29 @@ final class ZooCommands {
                 }
             }
             return 0;
+        }
+
+        /** A buildable model that has no registry entry (no released weights): what it is and how to get an ONNX file of it. */
+        private void printArchitectureCard(org.attnzoo.zoo.arch.Architecture a, PrintWriter out) throws IOException {
+            String parity = org.attnzoo.zoo.arch.FamilyParity.status(a.family());
+            String test = org.attnzoo.zoo.arch.FamilyParity.test(a.family()).orElse(null);
+            var p = a.preprocessing();
+            String convert = "attnzoo convert " + a.name() + " --checkpoint FILE  (or --random-weights SEED)";
+            if (json) {
+                ObjectNode o = JSON.createObjectNode();
+                o.put("name", a.name()).put("family", a.family()).put("parity", parity);
+                if (test != null) o.put("parity_test", test);
+                o.put("num_classes", a.numClasses()).put("in_registry", false).put("convert", convert);
+                o.putPOJO("preprocessing", p.toMetadata());
+                out.println(JSON.writeValueAsString(o));
+                return;
+            }
+            out.println(a.name() + " (" + a.family() + ")");
+            out.println("  parity:        " + parity + (test == null ? "" : " (family builder vs the authors' code: " + test + ")"));
+            out.println("  classes:       " + a.numClasses());
+            out.println("  preprocessing: " + p);
+            out.println("  weights:       none in the registry; convert a checkpoint in the upstream layout:");
+            out.println("                 " + convert);
         }
     }
 

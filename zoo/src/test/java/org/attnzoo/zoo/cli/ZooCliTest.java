@@ -103,4 +103,19 @@ class ZooCliTest {
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("unknown model 'convit_tinny'").contains("convit_tiny");
     }
+
+    @Test
+    void aModelWithoutReleasedWeightsHasACardAndItsFamilysParity() throws Exception {
+        CliTest.Run info = cli("info", "dhvt_tiny_imagenet_patch16");
+        assertThat(info.code()).as(info.err()).isZero();
+        assertThat(info.out()).contains("dhvt_tiny_imagenet_patch16 (dhvt)").contains("parity:        verified")
+                .contains("DHVTParityTest").contains("none in the registry").contains("attnzoo convert dhvt_tiny_imagenet_patch16");
+        JsonNode card = new ObjectMapper().readTree(cli("info", "dhvt_tiny_imagenet_patch16", "--json").out());
+        assertThat(card.get("parity").asText()).isEqualTo("verified");
+        assertThat(card.get("in_registry").asBoolean()).isFalse();
+        assertThat(card.get("num_classes").asInt()).isEqualTo(1000);
+
+        JsonNode list = new ObjectMapper().readTree(cli("list", "dhvt_*", "--json").out());
+        assertThat(list).isNotEmpty().allSatisfy(o -> assertThat(o.get("parity").asText()).isEqualTo("verified"));
+    }
 }
