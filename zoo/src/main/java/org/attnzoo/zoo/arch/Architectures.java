@@ -1,9 +1,8 @@
 package org.attnzoo.zoo.arch;
 
 import org.attnzoo.zoo.family.convit.ConViT;
+import org.attnzoo.zoo.hub.Registry;
 
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,39 +53,37 @@ public final class Architectures {
         return List.copyOf(ALL.keySet());
     }
 
+    /** Names matching a shell-style pattern ({@code *}, {@code ?}; case-insensitive), in table order. */
+    public static List<String> names(String pattern) {
+        java.util.regex.Pattern p = Registry.glob(pattern == null || pattern.isBlank() ? "*" : pattern.trim());
+        return ALL.keySet().stream().filter(n -> p.matcher(n).matches()).toList();
+    }
+
+    /**
+     * The upstream spelling of {@code name}: itself when it is a name, else the one name that equals
+     * it ignoring case ({@code ravlt_t} is {@code RAVLT_T}), else null.
+     */
+    public static String canonical(String name) {
+        if (name == null || ALL.containsKey(name)) {
+            return name;
+        }
+        List<String> hits = ALL.keySet().stream().filter(n -> n.equalsIgnoreCase(name)).toList();
+        return hits.size() == 1 ? hits.get(0) : null;
+    }
+
     public static boolean exists(String name) {
-        return ALL.containsKey(name);
+        return canonical(name) != null;
     }
 
-    /** The architecture called {@code name}; an unknown name gets an error with the closest names. */
+    /** The architecture called {@code name} (case-insensitive); an unknown name gets an error with the closest names. */
     public static Architecture get(String name) {
-        Supplier<Architecture> s = ALL.get(name);
-        if (s == null) {
-            throw new IllegalArgumentException("unknown model '" + name + "'" + suggest(name) + " (see `attnzoo list`)");
+        String c = canonical(name);
+        if (c == null) {
+            List<String> close = Registry.closest(name, ALL.keySet());
+            throw new IllegalArgumentException("unknown model '" + name + "'"
+                    + (close.isEmpty() ? "" : "; did you mean " + String.join(", ", close.subList(0, Math.min(3, close.size()))) + "?")
+                    + " (see `attnzoo list`)");
         }
-        return s.get();
-    }
-
-    static String suggest(String name) {
-        List<String> close = new ArrayList<>(ALL.keySet());
-        close.sort(Comparator.comparingInt(n -> distance(n, name)));
-        List<String> picks = close.stream().filter(n -> distance(n, name) <= Math.max(3, name.length() / 3)).limit(3).toList();
-        return picks.isEmpty() ? "" : "; did you mean " + String.join(", ", picks) + "?";
-    }
-
-    static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) prev[j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
+        return ALL.get(c).get();
     }
 }

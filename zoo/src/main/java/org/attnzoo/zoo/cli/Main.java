@@ -13,7 +13,7 @@ import java.util.Properties;
         description = "Build, convert, run and benchmark vision-attention models as ONNX.",
         subcommands = {ZooCommands.ListCommand.class, ZooCommands.InfoCommand.class, ZooCommands.PullCommand.class,
                 ZooCommands.RunCommand.class, ConvertCommand.class, InferCommand.class, BenchCommand.class,
-                ZooCommands.VerifyCommand.class, ZooCommands.CacheCommand.class, CommandLine.HelpCommand.class})
+                ZooCommands.VerifyCommand.class, ZooCommands.CacheCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -75,11 +75,9 @@ final class ZooCommands {
         public Integer call() throws IOException {
             ModelHub hub = hubOpts.hub(false);
             String glob = pattern == null ? "*" : pattern;
-            java.util.regex.Pattern re = java.util.regex.Pattern.compile(
-                    ("\\Q" + glob + "\\E").replace("*", "\\E.*\\Q").replace("?", "\\E.\\Q"));
             Set<String> names = new LinkedHashSet<>();
             for (ModelEntry e : hub.registry().list(glob)) names.add(e.name());
-            for (String a : Architectures.names()) if (re.matcher(a).matches()) names.add(a);
+            names.addAll(Architectures.names(glob));
             PrintWriter out = spec.commandLine().getOut();
             ArrayNode arr = JSON.createArrayNode();
             int nameWidth = Math.max(24, names.stream().mapToInt(String::length).max().orElse(0));

@@ -888,8 +888,10 @@ public final class Downloader {
                 .append(Env.OFFLINE_VAR).append("); or on a connected machine fetch ").append(tag)
                 .append(" and copy its files to <dir>/").append(tag).append('/').append(first)
                 .append(" (ModelCache.exportTo does this), then set ").append(Env.MIRROR_VAR).append("=file:<dir>")
-                .append("; or download a URL above by hand and add it with ModelHub.importFile(\"").append(tag)
-                .append("\", \"").append(files.get(0).name()).append("\", path).");
+                .append("; or download a URL above by hand and add it with `attnzoo import ").append(tag)
+                .append(' ').append(files.size() == 1 ? "" : "--as " + files.get(0).name() + " ").append("FILE`")
+                .append(" (from Java: ModelHub.importFile(\"").append(tag)
+                .append("\", \"").append(files.get(0).name()).append("\", path)).");
         return new OfflineException(msg.toString(), missing);
     }
 

@@ -266,7 +266,25 @@ public final class Registry {
 
     /** The entry called {@code name} (exact architecture name). */
     public Optional<ModelEntry> find(String name) {
-        return Optional.ofNullable(byName.get(name));
+        return Optional.ofNullable(lookup(name));
+    }
+
+    /** The entry whose name is {@code name}, or equals it ignoring case when exactly one does. */
+    private ModelEntry lookup(String name) {
+        ModelEntry m = byName.get(name);
+        if (m != null || name == null) {
+            return m;
+        }
+        ModelEntry hit = null;
+        for (ModelEntry e : models) {
+            if (e.name().equalsIgnoreCase(name)) {
+                if (hit != null) {
+                    return null;
+                }
+                hit = e;
+            }
+        }
+        return hit;
     }
 
     /**
@@ -275,7 +293,7 @@ public final class Registry {
      * @throws UnknownModelException with suggestions when there is none
      */
     public ModelEntry model(String name) {
-        ModelEntry m = byName.get(name);
+        ModelEntry m = lookup(name);
         if (m == null) {
             throw unknownModel(name);
         }
@@ -300,7 +318,7 @@ public final class Registry {
         }
         String name = r.substring(0, dot);
         String tag = r.substring(dot + 1);
-        ModelEntry m = byName.get(name);
+        ModelEntry m = lookup(name);
         if (m == null) {
             throw unknownModel(r);
         }
@@ -379,7 +397,12 @@ public final class Registry {
 
     // ------------------------------------------------------------------ helpers
 
-    static List<String> closest(String ref, List<String> candidates) {
+    /**
+     * Up to five of {@code candidates} closest to {@code ref} (case-insensitive edit distance; a
+     * fragment of three or more letters matches every name containing it), best first. The one
+     * "did you mean" of the zoo: registry entries and buildable architectures both use it.
+     */
+    public static List<String> closest(String ref, java.util.Collection<String> candidates) {
         String q = ref.toLowerCase(Locale.ROOT);
         int budget = Math.max(2, q.length() / 3);
         record Scored(String s, int d) { }
@@ -423,7 +446,7 @@ public final class Registry {
     }
 
     /** Shell-style wildcard to a case-insensitive regex: {@code *}, {@code ?}, everything else literal. */
-    static Pattern glob(String pattern) {
+    public static Pattern glob(String pattern) {
         StringBuilder re = new StringBuilder();
         StringBuilder lit = new StringBuilder();
         for (char ch : pattern.toCharArray()) {

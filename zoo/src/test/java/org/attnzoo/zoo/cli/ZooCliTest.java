@@ -90,6 +90,7 @@ class ZooCliTest {
         CliTest.Run r = cli("pull", "convit_tiny", "--offline");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("offline").contains("convit_tiny.fb_in1k").contains("huggingface.co");
+        assertThat(r.err()).contains("attnzoo import convit_tiny.fb_in1k FILE");
         try (var s = Files.list(home)) {
             assertThat(s.filter(p -> p.getFileName().toString().equals("blobs"))).allSatisfy(b -> assertThat(b).isDirectory());
         } catch (java.io.IOException e) {
@@ -117,5 +118,29 @@ class ZooCliTest {
 
         JsonNode list = new ObjectMapper().readTree(cli("list", "dhvt_*", "--json").out());
         assertThat(list).isNotEmpty().allSatisfy(o -> assertThat(o.get("parity").asText()).isEqualTo("verified"));
+    }
+
+    @Test
+    void importAddsAHandDownloadedFileUnderTheModelsTag() throws Exception {
+        Path file = home.resolve("downloaded.safetensors");
+        Files.write(file, "not really weights, but bytes to pin".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        CliTest.Run imp = cli("import", "convit_tiny", file.toString());
+        assertThat(imp.code()).as(imp.err()).isZero();
+        assertThat(imp.out()).contains("imported").contains("convit_tiny.fb_in1k/");
+        assertThat(cli("cache", "ls").out()).contains("convit_tiny.fb_in1k");
+
+        CliTest.Run missing = cli("import", "convit_tiny", home.resolve("nope.bin").toString());
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("nope.bin");
+    }
+
+    @Test
+    void namesResolveIgnoringCase() {
+        CliTest.Run info = cli("info", "ravlt_t");
+        assertThat(info.code()).as(info.err()).isZero();
+        assertThat(info.out()).startsWith("RAVLT_T (");
+        assertThat(cli("info", "DHVT_TINY_IMAGENET_PATCH16").out()).startsWith("dhvt_tiny_imagenet_patch16 (dhvt)");
+        assertThat(cli("list", "RAVLT_*").out()).contains("RAVLT_T").contains("RAVLT_S");
+        assertThat(org.attnzoo.zoo.arch.Architectures.get("ravlt_t").name()).isEqualTo("RAVLT_T");
     }
 }
