@@ -167,11 +167,14 @@ public record NeighborhoodTiles(int[] spatial, int[] tile, int tiles, int tq, in
 
     /**
      * The tile size for a signature (the same on every axis, clamped to each axis' dilation group),
-     * chosen by a cost model of this body on ONNX Runtime's CPU kernels, fitted to interleaved
-     * timings of every tile size on maps of 7² to 56², dilations 1, 2 and 4, head_dim 32, two intra-op
-     * threads (docs/benchmarks.md): per head, {@code 4.42e-6·T·tq·U} for the score-sized work
-     * (both MatMuls, the mask Add, Softmax) plus {@code 6.45e-7·T·U·D} for the key/value rows
-     * gathered (ms); it picks within 5 % of the fastest measured size everywhere on that grid.
+     * chosen by a cost model of this body on ONNX Runtime's CPU kernels: per head,
+     * {@code 1.03e-6·T·tq·U} for the score-sized work (both MatMuls, the mask Add, Softmax) plus
+     * {@code 6.59e-7·T·U·D} for the key/value rows gathered (ms), fitted to interleaved timings of
+     * every tile size (1 to 32 and the whole group) on maps of 7² to 56², dilations 1, 2 and 4,
+     * head_dim 32, two intra-op threads, ONNX Runtime 1.22 Java with spinning off
+     * ({@code NeighborhoodAttentionBench --grid}; docs/benchmarks.md). On that grid it picks within
+     * 6 % of the fastest size everywhere; on the grid of an earlier fit (a Xeon, ONNX Runtime 1.30)
+     * its picks are the fastest measured sizes.
      * Candidates: every size from 1 (per-query gathers) to 32 and the whole group (dense masked).
      */
     public static int[] choose(int[] spatial, int[] kernel, int[] dilation, boolean[] causal, int headDim) {
@@ -190,7 +193,7 @@ public record NeighborhoodTiles(int[] spatial, int[] tile, int tiles, int tq, in
                 tq *= ta;
                 u *= cs[1];
             }
-            double cost = 4.42e-6 * tiles * tq * u + 6.45e-7 * tiles * u * headDim;
+            double cost = 1.03e-6 * tiles * tq * u + 6.59e-7 * tiles * u * headDim;
             if (cost < bestCost * (1 - 1e-9)) {
                 bestCost = cost;
                 bestT = t;
@@ -202,7 +205,7 @@ public record NeighborhoodTiles(int[] spatial, int[] tile, int tiles, int tq, in
     }
 
     /** {number of chunks, key span} of one axis cut into tiles of {@code t} group positions. */
-    static int[] chunksAndSpan(int length, int kernel, int dilation, boolean causal, int t) {
+    public static int[] chunksAndSpan(int length, int kernel, int dilation, boolean causal, int t) {
         AxisTiles at = axis(length, kernel, dilation, causal, t);
         return new int[]{at.queries.length, at.keys[0].length};
     }

@@ -91,6 +91,7 @@ public final class OnnxSession implements AutoCloseable {
             so.setOptimizationLevel(ro.optimize() ? OrtSession.SessionOptions.OptLevel.ALL_OPT : OrtSession.SessionOptions.OptLevel.NO_OPT);
             if (ro.intraOpThreads() > 0) so.setIntraOpNumThreads(ro.intraOpThreads());
             if (ro.interOpThreads() > 0) so.setInterOpNumThreads(ro.interOpThreads());
+            if (!ro.spinning()) so.addConfigEntry("session.intra_op.allow_spinning", "0");
             if (ro.profilePrefix() != null) so.enableProfiling(ro.profilePrefix().toAbsolutePath().toString());
             for (Path lib : ro.customOpLibraries()) {
                 try {

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
@@ -32,6 +33,11 @@ public final class NeighborhoodAttentionBench {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--grid")) {
+            grid(Path.of(args[1]), args.length > 2 ? Integer.parseInt(args[2]) : 2, args.length > 3 ? Integer.parseInt(args[3]) : 3,
+                    args.length > 4 ? Integer.parseInt(args[4]) : 8);
+            return;
+        }
         if (args.length > 0 && args[0].equals("--emit")) {
             emit(Path.of(args[1]), args.length > 2 && args[2].equals("compare"));
             return;
@@ -63,7 +69,7 @@ public final class NeighborhoodAttentionBench {
                     if (t > 0 && t != 1000 && t > (side + d - 1) / d) continue;
                     Path file = build(dir, side, heads, d, f, t);
                     names.add(f);
-                    sessions.add(OnnxSession.open(file, RuntimeOptions.defaults().withThreads(threads)));
+                    sessions.add(OnnxSession.open(file, RuntimeOptions.defaults().withThreads(threads).withSpinning(false)));
                 }
                 double[][] times = new double[names.size()][rounds * runs];
                 for (OnnxSession s : sessions) for (int i = 0; i < 3; i++) s.run(feeds);
@@ -88,6 +94,53 @@ public final class NeighborhoodAttentionBench {
                     }
                 }
                 System.out.println();
+            }
+        }
+    }
+
+    /**
+     * Times every tile size (1 to 32 and the whole group) of the signatures NAT uses (maps 56² to 7²,
+     * dilations 1, 2, 4, k = 7, head_dim 32), sizes of one signature interleaved round by round, and
+     * writes {@code side,heads,dilation,tile,tiles,tile_queries,union_keys,median_ms} to {@code out}:
+     * the data {@link NeighborhoodTiles#choose}'s cost model is fitted to.
+     */
+    static void grid(Path out, int threads, int rounds, int runs) throws Exception {
+        Path dir = Files.createTempDirectory("na-grid");
+        StringBuilder csv = new StringBuilder("side,heads,dilation,tile,tiles,tile_queries,union_keys,median_ms\n");
+        for (int side : new int[]{56, 28, 14, 7}) {
+            int heads = Math.max(2, 2 * 56 / side);
+            for (int d : new int[]{1, 2, 4}) {
+                if (7 * d > side) continue;
+                int lg = (side + d - 1) / d;
+                List<Integer> tiles = new ArrayList<>();
+                for (int t = 1; t <= Math.min(lg, 32); t++) tiles.add(t);
+                if (lg > 32) tiles.add(lg);
+                List<OnnxSession> sessions = new ArrayList<>();
+                for (int t : tiles) {
+                    sessions.add(OnnxSession.open(build(dir, side, heads, d, "t" + t, t), RuntimeOptions.defaults().withThreads(threads).withSpinning(false)));
+                }
+                Map<String, NdArray> feeds = feeds(side, heads);
+                double[][] times = new double[tiles.size()][rounds * runs];
+                for (OnnxSession s : sessions) for (int i = 0; i < 2; i++) s.run(feeds);
+                for (int r = 0; r < rounds; r++) {
+                    for (int j = 0; j < sessions.size(); j++) {
+                        for (int i = 0; i < runs; i++) {
+                            long t0 = System.nanoTime();
+                            sessions.get(j).run(feeds);
+                            times[j][r * runs + i] = (System.nanoTime() - t0) / 1e6;
+                        }
+                    }
+                }
+                for (OnnxSession s : sessions) s.close();
+                for (int j = 0; j < tiles.size(); j++) {
+                    int t = tiles.get(j);
+                    int[] cs = NeighborhoodTiles.chunksAndSpan(side, 7, d, false, Math.min(t, lg));
+                    Arrays.sort(times[j]);
+                    csv.append(String.format(Locale.ROOT, "%d,%d,%d,%d,%d,%d,%d,%.4f%n", side, heads, d, t,
+                            (long) cs[0] * cs[0], (long) Math.min(t, lg) * Math.min(t, lg), (long) cs[1] * cs[1], times[j][times[j].length / 2]));
+                }
+                System.out.printf("grid %dx%d d=%d: %d tile sizes%n", side, side, d, tiles.size());
+                Files.writeString(out, csv.toString());
             }
         }
     }

@@ -70,7 +70,7 @@ public final class StripeAttentionBench {
             for (int i = 0; i < n; i++) x[i] = (float) r.nextGaussian();
             feeds.put(name, new NdArray(x, shape));
         }
-        try (OnnxSession s = OnnxSession.open(file, RuntimeOptions.defaults().withThreads(threads))) {
+        try (OnnxSession s = OnnxSession.open(file, RuntimeOptions.defaults().withThreads(threads).withSpinning(false))) {
             for (int i = 0; i < 3; i++) s.run(feeds);
             double[] t = new double[iters];
             for (int i = 0; i < iters; i++) {
