@@ -62,15 +62,25 @@ final class BenchCommand implements Callable<Integer> {
         if (runs < 1) throw new IllegalArgumentException("--runs must be >= 1");
         if (profile != null && profileRuns < 1) throw new IllegalArgumentException("--profile-runs must be >= 1");
         if (top < 1) throw new IllegalArgumentException("--top must be >= 1");
+        java.util.Map<String, NdArray> feeds;
         NdArray x;
         double[] ms = new double[runs];
         String device, macsMeta;
         try (OnnxSession s = OnnxSession.open(model, dev.options())) {
-            x = input != null ? Npy.read(input) : randomInput(s);
-            for (int i = 0; i < warmup; i++) s.run(x);
+            feeds = randomInputs(s);
+            if (input != null) {
+                if (feeds.size() != 1) {
+                    throw new IllegalArgumentException(model + " has " + feeds.size() + " inputs " + feeds.keySet()
+                            + "; --input gives one array (leave it out for random values of every input)");
+                }
+                NdArray given = Npy.read(input);
+                feeds.replaceAll((k, v) -> given);
+            }
+            x = feeds.values().iterator().next();
+            for (int i = 0; i < warmup; i++) s.run(feeds);
             for (int i = 0; i < runs; i++) {
                 long t0 = System.nanoTime();
-                s.run(x);
+                s.run(feeds);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
             device = s.device().toString();
@@ -83,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
         double peak = floor ? matMulPeakGflops() : Double.NaN;
         double floorMs = gflop / peak * 1e3;
         // one session at a time: a second copy of a large model's weights could exhaust memory
-        ProfileSummary prof = profile != null ? profile(x) : null;
+        ProfileSummary prof = profile != null ? profile(feeds) : null;
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectMapper om = new ObjectMapper();
@@ -142,7 +152,7 @@ final class BenchCommand implements Callable<Integer> {
      * Profiles {@link #profileRuns} runs (after one warm-up run, which the summary leaves out) in a
      * session of their own, so the timed runs above carry no profiling cost.
      */
-    private ProfileSummary profile(NdArray x) throws java.io.IOException {
+    private ProfileSummary profile(java.util.Map<String, NdArray> x) throws java.io.IOException {
         Path dir = profile.toAbsolutePath().getParent();
         java.nio.file.Files.createDirectories(dir);
         Path prefix = dir.resolve(".attnzoo-profile-" + ProcessHandle.current().pid());
@@ -193,14 +203,19 @@ final class BenchCommand implements Callable<Integer> {
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
     }
 
-    private NdArray randomInput(OnnxSession s) {
-        long[] shape = s.inputShapes().values().iterator().next().clone();
-        for (int i = 0; i < shape.length; i++) if (shape[i] < 0) shape[i] = i == 0 ? batch : 1;
-        long n = 1;
-        for (long d : shape) n *= d;
-        float[] d = new float[Math.toIntExact(n)];
+    /** Random normal values for every input of the model (symbolic sizes: --batch first, then 1). */
+    private java.util.Map<String, NdArray> randomInputs(OnnxSession s) {
+        java.util.Map<String, NdArray> feeds = new java.util.LinkedHashMap<>();
         Random r = new Random(0);
-        for (int i = 0; i < d.length; i++) d[i] = (float) r.nextGaussian();
-        return new NdArray(d, shape);
+        for (var e : s.inputShapes().entrySet()) {
+            long[] shape = e.getValue().clone();
+            for (int i = 0; i < shape.length; i++) if (shape[i] < 0) shape[i] = i == 0 ? batch : 1;
+            long n = 1;
+            for (long d : shape) n *= d;
+            float[] d = new float[Math.toIntExact(n)];
+            for (int i = 0; i < d.length; i++) d[i] = (float) r.nextGaussian();
+            feeds.put(e.getKey(), new NdArray(d, shape));
+        }
+        return feeds;
     }
 }

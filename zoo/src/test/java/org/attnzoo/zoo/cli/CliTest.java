@@ -89,6 +89,24 @@ class CliTest {
     }
 
     @Test
+    void benchFeedsEveryInputOfAModelWithSeveral() throws Exception {
+        org.attnzoo.sdk.graph.Graph g = new org.attnzoo.sdk.graph.Graph("two_inputs");
+        var a = g.input("a", org.attnzoo.sdk.tensor.DType.F32, 2, 8);
+        var b = g.input("b", org.attnzoo.sdk.tensor.DType.F32, 8, 3);
+        g.output(g.matMul(a, b), "y");
+        Path two = tmp.resolve("two.onnx");
+        org.attnzoo.sdk.graph.OnnxModel.save(g, two);
+        Run r = cli("bench", two.toString(), "--runs", "2", "--warmup", "0", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(new ObjectMapper().readTree(r.out()).get("median_ms").asDouble()).isPositive();
+        Path x = tmp.resolve("x.npy");
+        Npy.write(x, new NdArray(new float[16], new long[]{2, 8}));
+        Run one = cli("bench", two.toString(), "--runs", "1", "--input", x.toString());
+        assertThat(one.code()).isEqualTo(1);
+        assertThat(one.err()).contains("has 2 inputs").contains("--input");
+    }
+
+    @Test
     void benchProfileWritesTheTraceAndTimesEveryOpType() throws Exception {
         Path trace = tmp.resolve("prof/convit.json");
         Run r = cli("bench", tinyOnnx.toString(), "--runs", "2", "--warmup", "1", "--threads", "2",
