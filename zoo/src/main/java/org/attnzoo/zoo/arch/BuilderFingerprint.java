@@ -78,7 +78,8 @@ public final class BuilderFingerprint {
         } catch (IOException e) {
             throw new UncheckedIOException("builder fingerprint: cannot read the classes of " + pkg + " in " + root, e);
         }
-        classes.keySet().removeIf(n -> n.equals("org/attnzoo/zoo/arch/Architectures.class") || n.startsWith("org/attnzoo/zoo/arch/Architectures$"));
+        classes.keySet().removeIf(n -> n.startsWith("org/attnzoo/zoo/arch/Architectures") || n.startsWith("org/attnzoo/zoo/arch/FamilyParity")
+                || n.startsWith("org/attnzoo/zoo/arch/ArchitectureProvider"));
         if (classes.isEmpty()) throw new IllegalStateException("builder fingerprint: no classes of " + pkg + " in " + root);
         MessageDigest md = sha256();
         List<String> names = new ArrayList<>(classes.keySet());

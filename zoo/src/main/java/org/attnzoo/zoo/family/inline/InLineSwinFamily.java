@@ -1,0 +1,15 @@
+package org.attnzoo.zoo.family.inline;
+
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.ArchitectureProvider;
+
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** Registers {@link InLineSwin}'s variants (see {@link ArchitectureProvider}). */
+public final class InLineSwinFamily implements ArchitectureProvider {
+    @Override
+    public Map<String, Supplier<Architecture>> architectures() {
+        return ArchitectureProvider.of(InLineSwin.VARIANTS.keySet(), InLineSwin::variant);
+    }
+}

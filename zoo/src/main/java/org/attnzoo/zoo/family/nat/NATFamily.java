@@ -1,0 +1,15 @@
+package org.attnzoo.zoo.family.nat;
+
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.ArchitectureProvider;
+
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** Registers {@link NAT}'s variants (see {@link ArchitectureProvider}). */
+public final class NATFamily implements ArchitectureProvider {
+    @Override
+    public Map<String, Supplier<Architecture>> architectures() {
+        return ArchitectureProvider.of(NAT.VARIANTS.keySet(), NAT::variant);
+    }
+}
