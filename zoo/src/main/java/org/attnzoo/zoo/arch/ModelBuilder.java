@@ -23,11 +23,18 @@ public final class ModelBuilder {
 
     /**
      * Converts a checkpoint file to an ONNX model file in one step (the checkpoint is opened,
-     * read while the model is written, and closed). Returns the parameter count.
+     * read while the model is written, and closed): the one conversion path of the API, the cache
+     * and the CLI. {@code wrapKey} null chooses the wrapping entry automatically.
      */
     public static Built convert(Architecture a, java.nio.file.Path checkpoint, String wrapKey, java.nio.file.Path output) throws java.io.IOException {
-        try (StateDict sd = wrapKey == null ? org.attnzoo.converters.Checkpoints.open(checkpoint)
-                : org.attnzoo.converters.Checkpoints.open(checkpoint, wrapKey)) {
+        org.attnzoo.converters.Checkpoints.Options o = org.attnzoo.converters.Checkpoints.Options.defaults();
+        return convert(a, checkpoint, wrapKey == null ? o : o.withEntry(wrapKey), output);
+    }
+
+    /** {@link #convert(Architecture, java.nio.file.Path, String, java.nio.file.Path)} with full checkpoint options. */
+    public static Built convert(Architecture a, java.nio.file.Path checkpoint, org.attnzoo.converters.Checkpoints.Options options,
+                                java.nio.file.Path output) throws java.io.IOException {
+        try (StateDict sd = org.attnzoo.converters.Checkpoints.open(checkpoint, options)) {
             Built b = build(a, sd);
             org.attnzoo.sdk.graph.OnnxModel.save(b.graph(), output);
             return b;

@@ -2,7 +2,6 @@ package org.attnzoo.zoo.cli;
 
 import org.attnzoo.converters.Checkpoints;
 import org.attnzoo.sdk.graph.OnnxModel;
-import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.Architectures;
 import org.attnzoo.zoo.arch.ModelBuilder;
@@ -54,10 +53,7 @@ final class ConvertCommand implements Callable<Integer> {
             if (!Files.isRegularFile(source.checkpoint)) throw new IllegalArgumentException(source.checkpoint + ": no such checkpoint file");
             Checkpoints.Options opts = Checkpoints.Options.defaults().withOpaqueGlobals(opaque);
             if (key != null) opts = opts.withEntry(key);
-            try (StateDict sd = Checkpoints.open(source.checkpoint, opts)) {
-                built = ModelBuilder.build(arch, sd);
-                OnnxModel.save(built.graph(), output);
-            }
+            built = ModelBuilder.convert(arch, source.checkpoint, opts, output);
         } else {
             built = ModelBuilder.buildSynthetic(arch, source.seed);
             OnnxModel.save(built.graph(), output);
