@@ -66,4 +66,18 @@ public final class BatchNorm {
         }
         return new Folded(w, b);
     }
+
+    /**
+     * A square {@code k×k} conv (stride, padding {@code k/2}, groups; with the conv's own bias when
+     * {@code convBias}) followed by an eval-mode BatchNorm, emitted as one Conv whose weights are
+     * {@code <conv>.weight_folded} and {@code <conv>.bias_folded} — the Conv2d + BatchNorm2d pair
+     * that many families' stems and downsamplers use.
+     */
+    public static org.attnzoo.sdk.graph.Value convFolded(Scope conv, Scope bn, org.attnzoo.sdk.graph.Value x, int out, int k,
+                                                         int stride, int groups, boolean convBias, double eps) {
+        int in = Math.toIntExact(x.dim(1)) / groups, p = k / 2;
+        Folded f = fold(conv.floats("weight", out, in, k, k), convBias ? conv.floats("bias", out) : null, affine(bn, out, eps));
+        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in, k, k),
+                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, groups);
+    }
 }

@@ -166,11 +166,7 @@ public final class L2ViT extends FamilyArchitecture<L2ViT.Config> {
 
     /** Conv 3×3/2 (padding 1, bias) followed by an eval BatchNorm, as one conv. */
     private static Value convBn(Scope conv, Scope bn, Value x, int out) {
-        int in = Math.toIntExact(x.dim(1));
-        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in, 3, 3), conv.floats("bias", out),
-                BatchNorm.affine(bn, out, BatchNorm.DEFAULT_EPS));
-        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in, 3, 3),
-                conv.derived("bias_folded", null, f.bias(), out), new int[]{2, 2}, new int[]{1, 1, 1, 1}, new int[]{1, 1}, 1);
+        return BatchNorm.convFolded(conv, bn, x, out, 3, 2, 1, true, BatchNorm.DEFAULT_EPS);
     }
 
     /** Depthwise k×k conv with bias and padding k/2 on NCHW. */
