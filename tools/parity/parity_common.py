@@ -115,3 +115,52 @@ def write_fixture(out_dir, name, model, x, meta, dtype=torch.float16):
         json.dump(dict(meta, parameters=param_count(model)), f, indent=2)
     print(name, "params", param_count(model), "logits", y.shape)
     return y
+
+
+ST_NAMES = {v: k for k, v in ST_DTYPES.items()}
+
+
+def read_safetensors(path):
+    """Reads a safetensors file written by write_safetensors (or anyone) into {name: tensor}."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        base = 8 + n
+        f.seek(0)
+        blob = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = h["data_offsets"]
+        raw = bytearray(blob[base + a: base + b])
+        dt = ST_NAMES[h["dtype"]]
+        t = torch.frombuffer(raw, dtype=dt) if raw else torch.empty(0, dtype=dt)
+        out[name] = t.reshape(h["shape"]).clone()
+    return out
+
+
+def load_fixture_weights(model, fixture_dir, file="weights.safetensors"):
+    """Loads a fixture's weights into an upstream model (strict), in float64, eval mode."""
+    sd = read_safetensors(os.path.join(fixture_dir, file))
+    own = model.state_dict()
+    sd = {k: (v.reshape(own[k].shape) if k in own and v.numel() == own[k].numel() else v) for k, v in sd.items()}
+    model.load_state_dict(sd)
+    return model.double().eval()
+
+
+def write_backbone_outputs(fixture_dir, features=None, embedding=None, source=""):
+    """Adds the upstream backbone outputs to a fixture directory: features_<i>.npy (NCHW, float64)
+    for each {index: tensor} and embedding.npy ([N, D]); backbone.json says where they came from."""
+    written = {}
+    for i, t in sorted((features or {}).items()):
+        a = t.detach().double().numpy()
+        write_npy(os.path.join(fixture_dir, "features_%d.npy" % i), a)
+        written["features_%d" % i] = list(a.shape)
+    if embedding is not None:
+        a = embedding.detach().double().numpy()
+        write_npy(os.path.join(fixture_dir, "embedding.npy"), a)
+        written["embedding"] = list(a.shape)
+    with open(os.path.join(fixture_dir, "backbone.json"), "w") as f:
+        json.dump({"source": source, "outputs": written}, f, indent=2)
+    print(os.path.basename(fixture_dir), "backbone outputs", written)

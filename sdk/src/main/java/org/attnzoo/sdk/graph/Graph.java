@@ -43,6 +43,8 @@ public final class Graph {
     private final Map<String, Object> memo = new HashMap<>();
     private String scopePrefix = "";
     private long macs;
+    private long pendingMacs;                                   // counted by an op method, not yet given to its node
+    private final Map<String, Long> nodeMacs = new HashMap<>();  // node name -> its multiply-accumulates
 
     /** One stored tensor: its bytes come from a checkpoint view or from data computed here. */
     public record Initializer(String name, DType dtype, long[] shape, TensorData data, String doc) {
@@ -136,6 +138,49 @@ public final class Graph {
     /** Adds work done by nodes the builder cannot see into (e.g. function bodies). */
     public void addMacs(long n) {
         macs += n;
+        if (nodes.isEmpty()) {
+            pendingMacs += n;
+        } else {
+            nodeMacs.merge(nodes.get(nodes.size() - 1).getName(), n, Long::sum);
+        }
+    }
+
+    private void countMacs(long n) {
+        macs += n;
+        pendingMacs += n;
+    }
+
+    /**
+     * Removes the nodes no graph output depends on, the initializers only they read and the
+     * functions no remaining node (or function body) calls; the MAC count drops their work. Used
+     * when a model is built for some of its values (a backbone's feature maps, an embedding): the
+     * forward pass is written once, and what the chosen outputs do not need is cut away.
+     */
+    public void prune() {
+        java.util.Set<String> needed = new java.util.HashSet<>();
+        for (Value v : outputs) needed.add(v.name());
+        List<NodeProto> kept = new ArrayList<>();
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            NodeProto n = nodes.get(i);
+            boolean keep = false;
+            for (String o : n.getOutputList()) keep |= needed.contains(o);
+            if (!keep) continue;
+            kept.add(n);
+            needed.addAll(n.getInputList());
+        }
+        java.util.Collections.reverse(kept);
+        nodes.clear();
+        nodes.addAll(kept);
+        initializers.keySet().retainAll(needed);
+        java.util.Set<String> called = new java.util.HashSet<>();
+        for (NodeProto n : kept) called.add(n.getDomain() + "::" + n.getOpType());
+        for (FunctionProto f : functions.values()) {
+            for (NodeProto n : f.getNodeList()) called.add(n.getDomain() + "::" + n.getOpType());
+        }
+        functions.keySet().retainAll(called);
+        long m = pendingMacs;
+        for (NodeProto n : kept) m += nodeMacs.getOrDefault(n.getName(), 0L);
+        macs = m;
     }
 
     private static long prod(long[] s, int from, int to) {
@@ -264,6 +309,10 @@ public final class Graph {
         }
         NodeProto.Builder b = node(opType, domain, inNames, outNames, List.of(attrs)).toBuilder().setName(nodeName);
         nodes.add(b.build());
+        if (pendingMacs != 0) {
+            nodeMacs.merge(nodeName, pendingMacs, Long::sum);
+            pendingMacs = 0;
+        }
         return outs;
     }
 
@@ -399,7 +448,7 @@ public final class Graph {
         long[] out = Arrays.copyOf(batch, batch.length + 2);
         out[batch.length] = sa[sa.length - 2];
         out[batch.length + 1] = sb[sb.length - 1];
-        macs += prod(out, 0, out.length) * (k1 == DYN ? 1 : k1);
+        countMacs(prod(out, 0, out.length) * (k1 == DYN ? 1 : k1));
         return op1("MatMul", new Value[]{a, b}, a.dtype(), out);
     }
 
@@ -410,7 +459,7 @@ public final class Graph {
         if (a.rank() != 2 || b.rank() != 2 || ka != kb) {
             throw new ShapeException("Gemm: bad shapes " + str(a.shape()) + " x " + str(b.shape()) + (transB ? "^T" : ""));
         }
-        macs += (m == DYN ? 1 : m) * n * ka;
+        countMacs((m == DYN ? 1 : m) * n * ka);
         return op1("Gemm", c == null ? new Value[]{a, b} : new Value[]{a, b, c}, a.dtype(), new long[]{m, n}, Attr.i("transB", transB ? 1 : 0));
     }
 
@@ -663,7 +712,7 @@ public final class Graph {
             out[2 + i] = in == DYN ? DYN : (in + pads[i] + pads[i + 2] - eff) / stride[i] + 1;
             if (out[2 + i] != DYN && out[2 + i] <= 0) throw new ShapeException("Conv: output size <= 0 for input " + str(s) + " weight " + str(ws));
         }
-        macs += prod(out, 0, 4) * ws[1] * ws[2] * ws[3];
+        countMacs(prod(out, 0, 4) * ws[1] * ws[2] * ws[3]);
         Value[] ins = b == null ? new Value[]{x, w} : new Value[]{x, w, b};
         return op1("Conv", ins, x.dtype(), out,
                 Attr.ints("kernel_shape", ws[2], ws[3]),

@@ -37,6 +37,26 @@ public interface Architecture {
         return upstream;
     }
 
+    /**
+     * The embedding and feature maps this model offers (marked in {@link #forward} with
+     * {@link Taps}); null where the family offers logits only.
+     */
+    default Backbone backbone() {
+        return null;
+    }
+
+    /**
+     * This model at another input size ({@code height × width}). The default supports only the
+     * card's size; families that can run at other sizes override it and check the size (window and
+     * stride divisibility) with an error that names the valid sizes.
+     */
+    default Architecture atSize(int height, int width) {
+        int[] in = inputSize();
+        if (height == in[1] && width == in[2]) return this;
+        throw new IllegalArgumentException(name() + " runs only at " + in[1] + "x" + in[2] + " (the " + family()
+                + " family is not built for other input sizes)");
+    }
+
     /** Lets checkpoint keys that inference does not use (recomputed buffers) stay unused. */
     default void declareIgnorable(Weights w) {
     }

@@ -26,6 +26,18 @@ public abstract class FamilyArchitecture<C extends ImageConfig> implements Archi
         return c;
     }
 
+    /** The card's preprocessing at another input size (mean, std, crop and interpolation kept). */
+    protected Preprocessing preprocessingAt(int height, int width) {
+        return new Preprocessing(new int[]{cfg.inChans(), height, width}, pre.mean(), pre.std(), pre.cropPct(), pre.interpolation(), pre.cropMode());
+    }
+
+    /** The error for a size this variant cannot run at, naming the rule and the nearest valid sizes. */
+    protected IllegalArgumentException badSize(int height, int width, String rule, int multiple) {
+        int h = Math.max(multiple, Math.round((float) height / multiple) * multiple);
+        return new IllegalArgumentException(name + " cannot run at " + height + "x" + width + ": " + rule
+                + (multiple > 1 ? " (e.g. " + h + "x" + h + " or " + (h + multiple) + "x" + (h + multiple) + ")" : ""));
+    }
+
     public C config() {
         return cfg;
     }

@@ -17,7 +17,10 @@ public final class ModelBuilder {
     private ModelBuilder() {
     }
 
-    /** A built graph with the number of parameters it consumed. */
+    /**
+     * A built graph with its parameter count: the checkpoint elements a logits graph consumed, or,
+     * for an embedding or feature graph, the elements it still stores once the head is cut away.
+     */
     public record Built(Graph graph, long parameters) {
     }
 
@@ -34,8 +37,15 @@ public final class ModelBuilder {
     /** {@link #convert(Architecture, java.nio.file.Path, String, java.nio.file.Path)} with full checkpoint options. */
     public static Built convert(Architecture a, java.nio.file.Path checkpoint, org.attnzoo.converters.Checkpoints.Options options,
                                 java.nio.file.Path output) throws java.io.IOException {
+        return convert(a, checkpoint, options, ModelOutput.logits(), output);
+    }
+
+    /** {@link #convert(Architecture, java.nio.file.Path, org.attnzoo.converters.Checkpoints.Options, java.nio.file.Path)} returning {@code what}. */
+    public static Built convert(Architecture a, java.nio.file.Path checkpoint, org.attnzoo.converters.Checkpoints.Options options,
+                                ModelOutput what, java.nio.file.Path output) throws java.io.IOException {
+        checkOffered(a, what);
         try (StateDict sd = org.attnzoo.converters.Checkpoints.open(checkpoint, options)) {
-            Built b = build(a, sd);
+            Built b = build(a, sd, what);
             org.attnzoo.sdk.graph.OnnxModel.save(b.graph(), output);
             return b;
         }
@@ -46,28 +56,91 @@ public final class ModelBuilder {
      * graph before closing it (or use {@link #convert}).
      */
     public static Built build(Architecture a, StateDict checkpoint) {
-        return build(a, Weights.of(a.adapt(checkpoint)), checkpoint.source());
+        return build(a, checkpoint, ModelOutput.logits());
+    }
+
+    /** {@link #build(Architecture, StateDict)} returning {@code what} (logits, embedding or feature maps). */
+    public static Built build(Architecture a, StateDict checkpoint, ModelOutput what) {
+        checkOffered(a, what);
+        return build(a, Weights.of(a.adapt(checkpoint)), checkpoint.source(), what);
     }
 
     public static Built buildSynthetic(Architecture a, long seed) {
-        return build(a, Weights.synthetic(seed), "synthetic");
+        return buildSynthetic(a, seed, ModelOutput.logits());
     }
 
-    private static Built build(Architecture a, Weights w, String source) {
+    public static Built buildSynthetic(Architecture a, long seed, ModelOutput what) {
+        checkOffered(a, what);
+        return build(a, Weights.synthetic(seed), "synthetic", what);
+    }
+
+    /** Fails before any weights are read when {@code a} does not offer {@code what}, naming what it offers. */
+    public static void checkOffered(Architecture a, ModelOutput what) {
+        if (what.kind() == ModelOutput.Kind.LOGITS) return;
+        Backbone b = a.backbone();
+        if (b == null) {
+            throw new IllegalArgumentException(a.name() + " offers logits only (the " + a.family() + " family declares no "
+                    + what.kind().label() + " output yet)");
+        }
+        if (what.kind() == ModelOutput.Kind.EMBEDDING && !b.hasEmbedding()) {
+            throw new IllegalArgumentException(a.name() + " offers no embedding; its outputs: " + b.describeOutputs());
+        }
+        if (what.kind() == ModelOutput.Kind.FEATURES) {
+            if (b.stages().isEmpty()) throw new IllegalArgumentException(a.name() + " offers no feature maps; its outputs: " + b.describeOutputs());
+            for (int i : what.outIndices()) b.stage(a.name(), i);
+        }
+    }
+
+    private static Built build(Architecture a, Weights w, String source, ModelOutput what) {
         a.declareIgnorable(w);
         Graph g = new Graph(a.name());
         int[] in = a.inputSize();
         Value image = g.input(INPUT, DType.F32, Shapes.DYN, in[0], in[1], in[2]);
+        Taps taps = Taps.of(g);
+        Backbone bb = a.backbone();
+        int[] indices = what.kind() == ModelOutput.Kind.FEATURES ? what.resolveIndices(bb) : new int[0];
+        taps.request(indices);
         Value logits = a.forward(g, w.root(g), image);
-        g.output(logits, OUTPUT);
         w.finish();
+        long parameters = w.parameterCount();
+        switch (what.kind()) {
+            case LOGITS -> g.output(logits, OUTPUT);
+            case EMBEDDING -> {
+                Value e = taps.embedding();
+                if (e == null) throw new IllegalStateException(a.name() + ": the forward pass marked no embedding although the family declares one");
+                if (e.dim(1) != bb.embeddingDim()) {
+                    throw new IllegalStateException(a.name() + ": embedding has width " + e.dim(1) + ", the family declares " + bb.embeddingDim());
+                }
+                g.output(e, ModelOutput.EMBEDDING_NAME);
+            }
+            case FEATURES -> {
+                StringBuilder shapes = new StringBuilder();
+                for (int i : indices) {
+                    Value f = taps.feature(i);
+                    Backbone.Stage st = bb.stage(a.name(), i);
+                    if (f == null) throw new IllegalStateException(a.name() + ": the forward pass marked no feature map " + i + " although the family declares it");
+                    if (f.dim(1) != st.channels()) {
+                        throw new IllegalStateException(a.name() + ": feature map " + i + " has " + f.dim(1) + " channels, the family declares " + st.channels());
+                    }
+                    g.output(f, ModelOutput.FEATURE_PREFIX + i);
+                    if (shapes.length() > 0) shapes.append(';');
+                    shapes.append(i).append(':').append(st.channels()).append(':').append(st.reduction());
+                }
+                g.metadata("attnzoo.features", shapes.toString());
+            }
+        }
+        g.prune();   // what the outputs do not need: the head of a backbone, marks a classifier does not return
+        if (what.kind() != ModelOutput.Kind.LOGITS) parameters = g.initializerElements();
         g.metadata("attnzoo.model", a.name());
         g.metadata("attnzoo.family", a.family());
-        g.metadata("attnzoo.num_classes", Integer.toString(a.numClasses()));
-        g.metadata("attnzoo.parameters", Long.toString(w.parameterCount()));
+        g.metadata("attnzoo.output", what.kind().label());
+        if (what.kind() == ModelOutput.Kind.LOGITS) g.metadata("attnzoo.num_classes", Integer.toString(a.numClasses()));
+        if (what.kind() == ModelOutput.Kind.EMBEDDING) g.metadata("attnzoo.embedding_dim", Integer.toString(bb.embeddingDim()));
+        if (bb != null) g.metadata("attnzoo.offers", bb.describeOutputs());
+        g.metadata("attnzoo.parameters", Long.toString(parameters));
         g.metadata("attnzoo.macs", Long.toString(g.macs()));
         g.metadata("attnzoo.weights", w.isSynthetic() ? "synthetic" : new java.io.File(source).getName());
         for (Map.Entry<String, String> e : a.preprocessing().toMetadata().entrySet()) g.metadata(e.getKey(), e.getValue());
-        return new Built(g, w.parameterCount());
+        return new Built(g, parameters);
     }
 }

@@ -34,6 +34,15 @@ class DaViTParityTest {
         ParityFixture.check(fixture + "/" + file, arch, ParityFixture.dir(fixture).resolve(file), fixture, tmp, params);
     }
 
+    /** Feature maps (timm's features_only) and the embedding (forward_head(pre_logits=True)), both fixtures. */
+    @ParameterizedTest
+    @CsvSource({"davit_reduced", "davit_reduced_70"})
+    void backboneOutputsMatchTimm(String fixture) throws Exception {
+        DaViT.Config cfg = ParityFixture.config(fixture, DaViT.Config.class);
+        DaViT arch = new DaViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
     /**
      * Every variant's analytic count equals timm's; davit_tiny is also built (synthetic weights) and
      * counted. The larger variants (up to 1.4 B parameters) are not built here: too big for the test heap.

@@ -2,6 +2,8 @@ package org.attnzoo.zoo.family.davit;
 
 import org.attnzoo.converters.KeyMap;
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.Attention;
@@ -78,6 +80,24 @@ public final class DaViT extends FamilyArchitecture<DaViT.Config> {
         DaViT d = variant(name);
         if (imgSize == d.cfg.imgSize()) return d;
         return new DaViT(name + "_" + imgSize, d.cfg.withImgSize(imgSize), Preprocessing.imagenet(imgSize, 1.0, "bicubic"));
+    }
+
+    /** Pre-logits width and the four stage maps at strides 4, 8, 16, 32 (timm's feature_info). */
+    @Override
+    public Backbone backbone() {
+        int[] d = cfg.embedDims();
+        int[] r = new int[d.length];
+        for (int i = 0; i < d.length; i++) r[i] = 1 << (i + 2);
+        return Backbone.of(d[d.length - 1], d, r);
+    }
+
+    /** Any square size: the stem, downsamples and windows pad as timm's do. */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "DaViT's configuration has one image size (square inputs only)", 1);
+        if (height < 32) throw badSize(height, width, "the input must be at least 32x32 (four downsamplings)", 32);
+        return new DaViT(name, cfg.withImgSize(height), preprocessingAt(height, width));
     }
 
     /** timm's parameter count of a config, analytically (for variants too large to build in a test). */
@@ -164,6 +184,7 @@ public final class DaViT extends FamilyArchitecture<DaViT.Config> {
                 new int[]{4, 4}, new int[]{3, 3, 3, 3}, new int[]{1, 1}, 1);
         Tokens t = toTokens(g, x);
         t = new Tokens(LayerNorm.apply(stem.scope("norm"), t.t(), dims[0], eps()), t.h(), t.w());
+        Taps taps = Taps.of(g);
         for (int i = 0; i < dims.length; i++) {
             Scope st = w.scope("stages", i);
             if (i > 0) t = downsample(st.scope("downsample"), t, dims[i]);
@@ -174,10 +195,13 @@ public final class DaViT extends FamilyArchitecture<DaViT.Config> {
                 Tokens sp = g.named("stages." + i + ".blocks." + j + ".0", () -> block(b.scope("0"), in, si, true));
                 t = g.named("stages." + i + ".blocks." + j + ".1", () -> block(b.scope("1"), sp, si, false));
             }
+            final Tokens out = t;
+            taps.feature(i, () -> toNchw(g, out));          // timm features_only: each stage's output
         }
         long c = dims[dims.length - 1];
         Value pooled = g.reduceMean(g.reshape(t.t(), -1, t.n(), c), false, 1);
         Value normed = LayerNorm.apply(w.scope("head.norm"), pooled, c, eps());
+        taps.embedding(normed);                             // timm forward_head(pre_logits=True)
         return Linear.apply(w.scope("head.fc"), normed, c, cfg.numClasses(), true);
     }
 

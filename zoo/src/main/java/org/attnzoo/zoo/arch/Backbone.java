@@ -1,0 +1,76 @@
+package org.attnzoo.zoo.arch;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * What a model offers besides its logits: the pooled pre-logits vector (an embedding) and the
+ * stage outputs a detection or segmentation head takes (feature maps, NCHW). Families declare it
+ * from their configuration, without building anything, so {@code info} can show it and a request
+ * for an index the model does not have fails before any weights are read.
+ *
+ * @param embeddingDim width of the pre-logits vector (timm's {@code num_features}); 0 when the
+ *                     family does not offer one
+ * @param stages       feature maps by index, in order; empty when the family offers none
+ */
+public record Backbone(int embeddingDim, List<Stage> stages) {
+
+    /**
+     * One feature map: {@code features.<index>} of shape {@code [N, channels, ⌈H/reduction⌉, ⌈W/reduction⌉]}
+     * (exactly H/reduction where the input size divides; padded families round up).
+     */
+    public record Stage(int index, int channels, int reduction) {
+    }
+
+    public Backbone {
+        stages = List.copyOf(stages);
+        for (int i = 0; i < stages.size(); i++) {
+            if (stages.get(i).index() != i) throw new IllegalArgumentException("stage " + i + " has index " + stages.get(i).index());
+        }
+    }
+
+    /** A backbone of hierarchical stages with these widths and reductions (index i = stage i). */
+    public static Backbone of(int embeddingDim, int[] channels, int[] reductions) {
+        if (channels.length != reductions.length) throw new IllegalArgumentException("channels and reductions differ in length");
+        List<Stage> s = new java.util.ArrayList<>();
+        for (int i = 0; i < channels.length; i++) s.add(new Stage(i, channels[i], reductions[i]));
+        return new Backbone(embeddingDim, s);
+    }
+
+    /** An embedding only (isotropic models: no feature pyramid). */
+    public static Backbone embeddingOnly(int embeddingDim) {
+        return new Backbone(embeddingDim, List.of());
+    }
+
+    public boolean hasEmbedding() {
+        return embeddingDim > 0;
+    }
+
+    /** The stage of {@code index}, or an error naming the valid indices. */
+    public Stage stage(String model, int index) {
+        if (index < 0 || index >= stages.size()) {
+            throw new IllegalArgumentException(stages.isEmpty()
+                    ? model + " offers no feature maps (its outputs: " + describeOutputs() + ")"
+                    : model + " has no feature map " + index + "; valid out-indices: " + validIndices() + " (" + describeStages() + ")");
+        }
+        return stages.get(index);
+    }
+
+    /** {@code 0,1,2,3} */
+    public String validIndices() {
+        return stages.stream().map(s -> Integer.toString(s.index())).collect(Collectors.joining(","));
+    }
+
+    /** {@code 0: 64 ch /4, 1: 128 ch /8, ...} */
+    public String describeStages() {
+        return stages.stream().map(s -> s.index() + ": " + s.channels() + " ch /" + s.reduction()).collect(Collectors.joining(", "));
+    }
+
+    /** The output kinds on offer, for {@code info} and error messages. */
+    public String describeOutputs() {
+        StringBuilder b = new StringBuilder("logits");
+        if (hasEmbedding()) b.append(", embedding (").append(embeddingDim).append(")");
+        if (!stages.isEmpty()) b.append(", features (").append(describeStages()).append(")");
+        return b.toString();
+    }
+}
