@@ -164,3 +164,15 @@ def write_backbone_outputs(fixture_dir, features=None, embedding=None, source=""
     with open(os.path.join(fixture_dir, "backbone.json"), "w") as f:
         json.dump({"source": source, "outputs": written}, f, indent=2)
     print(os.path.basename(fixture_dir), "backbone outputs", written)
+
+
+def write_resized(fixture_dir, model, size, seed=11):
+    """Adds input_s<size>.npy and expected_s<size>.npy: the upstream model (already holding the
+    fixture's weights, built for that input size where its constructor takes one) on a random
+    fp16-exact input of size x size, float64 logits. For testing Architecture.atSize."""
+    x = random_input((1, 3, size, size), seed=seed)
+    with torch.no_grad():
+        y = model.double().eval()(x.double()).numpy()
+    write_npy(os.path.join(fixture_dir, "input_s%d.npy" % size), x.float().numpy())
+    write_npy(os.path.join(fixture_dir, "expected_s%d.npy" % size), y)
+    print(os.path.basename(fixture_dir), "resized", size, "logits", y.shape)

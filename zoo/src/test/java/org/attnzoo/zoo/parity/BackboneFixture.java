@@ -64,6 +64,26 @@ final class BackboneFixture {
         return worst;
     }
 
+    /**
+     * {@code arch.atSize(size, size)} against input_s&lt;size&gt;.npy / expected_s&lt;size&gt;.npy (the upstream
+     * model built for that size on the same weights): relative L2 < 1e-4 and the same top-5.
+     */
+    static double checkAtSize(String what, Architecture arch, Path checkpoint, String fixture, Path tmp, int size) throws Exception {
+        Path dir = ParityFixture.dir(fixture);
+        Architecture resized = arch.atSize(size, size);
+        assertThat(resized.inputSize()).containsExactly(arch.inputSize()[0], size, size);
+        Path onnx = tmp.resolve("resized.onnx");
+        try (StateDict sd = Checkpoints.open(checkpoint)) {
+            OnnxModel.save(ModelBuilder.build(resized, sd).graph(), onnx);
+        }
+        try (OnnxSession s = OnnxSession.open(onnx)) {
+            double rel = Parity.assertParity(what + " at " + size, s.run(Npy.read(dir.resolve("input_s" + size + ".npy"))),
+                    Npy.read(dir.resolve("expected_s" + size + ".npy")), 1e-4);
+            System.out.printf("parity %s at %dx%d: relative L2 %.2e%n", what, size, size, rel);
+            return rel;
+        }
+    }
+
     static Map<String, NdArray> run(Architecture arch, Path checkpoint, ModelOutput out, Path onnx, NdArray x) throws Exception {
         try (StateDict sd = Checkpoints.open(checkpoint)) {
             OnnxModel.save(ModelBuilder.build(arch, sd, out).graph(), onnx);
