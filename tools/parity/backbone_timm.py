@@ -19,10 +19,15 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import parity_common as pc  # noqa: E402
 
-# fixture -> (timm module, class); the constructor kwargs are the fixture's own (config.json "kwargs")
+# fixture -> (timm module, class, feature maps?, kwargs the class does not take); the constructor
+# kwargs are the fixture's own (config.json "kwargs"). Isotropic models get the embedding only.
 FIXTURES = {
-    "davit_reduced": ("davit", "DaVit"),
-    "davit_reduced_70": ("davit", "DaVit"),
+    "davit_reduced": ("davit", "DaVit", True, ("img_size",)),
+    "davit_reduced_70": ("davit", "DaVit", True, ("img_size",)),
+    "convit_reduced": ("convit", "ConVit", False, ()),
+    "convit_reduced_nobias": ("convit", "ConVit", False, ()),
+    "crossvit_reduced": ("crossvit", "CrossVit", False, ()),
+    "crossvit_dagger_reduced": ("crossvit", "CrossVit", False, ()),
 }
 
 
@@ -35,10 +40,10 @@ def main():
     import importlib
     from timm.models._features import FeatureListNet
 
-    for fixture, (module, cls) in FIXTURES.items():
+    for fixture, (module, cls, hierarchical, drop) in FIXTURES.items():
         d = os.path.join(args.out, fixture)
         meta = json.load(open(os.path.join(d, "config.json")))
-        kw = {k: v for k, v in meta["kwargs"].items() if k != "img_size"}
+        kw = {k: v for k, v in meta["kwargs"].items() if k not in drop}
         model = getattr(importlib.import_module("timm.models." + module), cls)(**kw)
         pc.load_fixture_weights(model, d)
         x = torch.from_numpy(np.load(os.path.join(d, "input.npy"))).double()
@@ -47,6 +52,9 @@ def main():
             want = np.load(os.path.join(d, "expected.npy"))
             assert np.abs(logits - want).max() < 1e-9, "fixture weights do not reproduce its logits"
             embedding = model.forward_head(model.forward_features(x), pre_logits=True)
+            if not hierarchical:
+                pc.write_backbone_outputs(d, None, embedding, source="timm %s.%s: forward_head(pre_logits=True)" % (module, cls))
+                continue
             n = len(model.feature_info)
             feats = FeatureListNet(model, out_indices=tuple(range(n)), flatten_sequential=True)(x)
         pc.write_backbone_outputs(d, dict(enumerate(feats)), embedding,

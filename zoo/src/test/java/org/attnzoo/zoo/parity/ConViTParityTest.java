@@ -28,6 +28,18 @@ class ConViTParityTest {
                 ParityFixture.meta(fixture).get("parameters").asLong());
     }
 
+    /** The embedding is timm's forward_head(pre_logits=True); ConViT is isotropic, so it offers no feature maps. */
+    @ParameterizedTest
+    @ValueSource(strings = {"convit_reduced", "convit_reduced_nobias"})
+    void embeddingMatchesTimm(String fixture) throws Exception {
+        ConViT.Config cfg = ParityFixture.config(fixture, ConViT.Config.class);
+        ConViT arch = new ConViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> org.attnzoo.zoo.arch.ModelBuilder.buildSynthetic(arch, 0,
+                        org.attnzoo.zoo.arch.ModelOutput.features()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("offers no feature maps").hasMessageContaining("embedding (" + cfg.embedDim() + ")");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"model.safetensors", "checkpoint.pth"})
     void fullSizeConvitTinyMatchesTimmFromBothCheckpointForms(String file) throws Exception {

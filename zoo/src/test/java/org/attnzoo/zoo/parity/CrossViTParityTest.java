@@ -49,6 +49,15 @@ class CrossViTParityTest {
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
     }
 
+    /** The embedding is timm's forward_head(pre_logits=True): every branch's pooled token, concatenated. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"crossvit_reduced", "crossvit_dagger_reduced"})
+    void embeddingMatchesTimm(String fixture) throws Exception {
+        CrossViT.Config cfg = ParityFixture.config(fixture, CrossViT.Config.class);
+        CrossViT arch = new CrossViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
     @Test
     void everyVariantHasTheUpstreamParameterCount() throws Exception {
         JsonNode counts = new ObjectMapper().readTree(FIXTURES.resolve("crossvit_param_counts.json").toFile());

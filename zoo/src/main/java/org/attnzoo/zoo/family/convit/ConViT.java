@@ -86,6 +86,12 @@ public final class ConViT extends FamilyArchitecture<ConViT.Config> {
         }
     }
 
+    /** Isotropic: the pooled token (timm's pre-logits), no feature pyramid. */
+    @Override
+    public org.attnzoo.zoo.arch.Backbone backbone() {
+        return org.attnzoo.zoo.arch.Backbone.embeddingOnly(cfg.embedDim());
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         long c = cfg.embedDim();
@@ -119,6 +125,7 @@ public final class ConViT extends FamilyArchitecture<ConViT.Config> {
             case "avg" -> g.reduceMean(g.slice(x, 1, 1, Long.MAX_VALUE), false, 1);
             default -> throw new IllegalArgumentException("global_pool '" + cfg.globalPool() + "' gives no logits");
         };
+        org.attnzoo.zoo.arch.Taps.of(g).embedding(pooled);     // timm forward_head(pre_logits=True)
         return Linear.apply(w.scope("head"), pooled, c, cfg.numClasses(), true);
     }
 

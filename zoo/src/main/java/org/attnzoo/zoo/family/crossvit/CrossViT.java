@@ -140,6 +140,12 @@ public final class CrossViT extends FamilyArchitecture<CrossViT.Config> {
         return org.attnzoo.converters.KeyMap.builder().rename("(pos_embed|cls_token)\\.(\\d+)", "$1_$2").build().apply(upstream);
     }
 
+    /** Isotropic branches: the concatenated pooled tokens (timm's pre-logits), no feature pyramid. */
+    @Override
+    public org.attnzoo.zoo.arch.Backbone backbone() {
+        return org.attnzoo.zoo.arch.Backbone.embeddingOnly(java.util.Arrays.stream(cfg.embedDims()).sum());
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int nb = cfg.branches();
@@ -190,6 +196,7 @@ public final class CrossViT extends FamilyArchitecture<CrossViT.Config> {
             row += c;
         }
         Value feats = nb == 1 ? pooled[0] : g.concat(1, pooled);
+        org.attnzoo.zoo.arch.Taps.of(g).embedding(feats);      // timm forward_head(pre_logits=True): the branches' pooled tokens, concatenated
         Value logits = g.matMul(feats, w.derived("head.weight", "heads of all branches stacked [sum(dims), classes], / branches", wt, total, classes));
         return g.add(logits, w.derived("head.bias", "mean of the branch heads' biases", bias, classes));
     }
