@@ -9,6 +9,7 @@ import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.Architectures;
 import org.attnzoo.zoo.arch.BuilderFingerprint;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.hub.CachedFile;
 import org.attnzoo.zoo.hub.ConvertedKey;
 import org.attnzoo.zoo.hub.FetchedModel;
@@ -75,14 +76,50 @@ public final class AttnZoo implements AutoCloseable {
 
     /** Downloads (or finds) the weights of {@code ref} and returns its converted ONNX model file. */
     public Path onnx(String ref) throws IOException {
+        return onnx(ref, ModelOutput.logits(), null);
+    }
+
+    /**
+     * The converted model of {@code ref} returning {@code output} (logits, the embedding, or feature
+     * maps), at the card's input size or at {@code size} ({@code {height, width}}, null for the
+     * card's). An output or size the model does not offer fails before anything is downloaded, with
+     * a message naming what it offers.
+     */
+    public Path onnx(String ref, ModelOutput output, int[] size) throws IOException {
         ResolvedModel rm = hub.resolve(ref);
         Architecture arch = Architectures.get(rm.name());
-        ConvertedKey key = convertedKey(rm.tag(), arch);
+        int[] card = arch.inputSize();
+        if (size != null && size[0] == card[1] && size[1] == card[2]) size = null;
+        if (size != null) arch = arch.atSize(size[0], size[1]);
+        ModelBuilder.checkOffered(arch, output);
+        final Architecture a = arch;
+        ConvertedKey key = convertedKey(rm.tag(), a, output, size);
         var existing = hub.cache().findConverted(key);
         if (existing.isPresent()) return existing.get();
         FetchedModel fetched = hub.fetch(rm);
         CachedFile w = fetched.weights();
-        return hub.cache().convertedOrCreate(key, out -> ModelBuilder.convert(arch, w.path(), w.wrappingKey(), out));
+        var opts = org.attnzoo.converters.Checkpoints.Options.defaults();
+        if (w.wrappingKey() != null) opts = opts.withEntry(w.wrappingKey());
+        final var o = opts;
+        return hub.cache().convertedOrCreate(key, out -> ModelBuilder.convert(a, w.path(), o, output, out));
+    }
+
+    /** An embedder (pooled pre-logits vectors) for {@code ref} on {@code device}, preprocessing from its card. */
+    public ImageEmbedder embedder(String ref, Device device) {
+        try {
+            return ImageEmbedder.open(onnx(ref, ModelOutput.embedding(), null), device);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A feature extractor returning the stage maps {@code outIndices} (none: all) of {@code ref}'s backbone. */
+    public FeatureExtractor featureExtractor(String ref, Device device, int... outIndices) {
+        try {
+            return FeatureExtractor.open(onnx(ref, ModelOutput.features(outIndices), null), device);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
@@ -91,7 +128,15 @@ public final class AttnZoo implements AutoCloseable {
      * hand-kept number, so a cache does not serve a model that older builder code emitted.
      */
     public static ConvertedKey convertedKey(String tag, Architecture arch) {
-        return new ConvertedKey(tag, BuilderFingerprint.of(arch), Graph.DEFAULT_OPSET, "fp32");
+        return convertedKey(tag, arch, ModelOutput.logits(), null);
+    }
+
+    /** The cache key of a graph returning {@code output} at {@code size} (null: the card's): {@code fp32+embedding}, {@code fp32+features0-1+320x320}. */
+    public static ConvertedKey convertedKey(String tag, Architecture arch, ModelOutput output, int[] size) {
+        String slot = "fp32";
+        if (output.kind() != ModelOutput.Kind.LOGITS) slot += "+" + output.slug();
+        if (size != null) slot += "+" + size[0] + "x" + size[1];
+        return new ConvertedKey(tag, BuilderFingerprint.of(arch), Graph.DEFAULT_OPSET, slot);
     }
 
     /** A classifier for {@code ref} on {@code device}, preprocessing and labels from its card. */

@@ -136,7 +136,13 @@ final class ZooCommands {
             var rm = hub.resolve(ref);
             ModelEntry e = rm.model();
             if (json) {
-                out.println(JSON.writeValueAsString(e));
+                if (Architectures.exists(e.name())) {
+                    ObjectNode o = JSON.valueToTree(e);
+                    putOutputs(Architectures.get(e.name()), o);
+                    out.println(JSON.writeValueAsString(o));
+                } else {
+                    out.println(JSON.writeValueAsString(e));
+                }
                 return 0;
             }
             out.println(e.name() + " (" + e.family() + ", " + e.variant() + ")");
@@ -150,6 +156,7 @@ final class ZooCommands {
                     + ", crop_pct " + p.cropPct() + ", " + p.interpolation().name().toLowerCase(Locale.ROOT)
                     + ("squash".equals(p.cropMode()) ? ", squash (both sides resized, no aspect ratio kept)" : ""));
             out.println("  labels:        " + e.labels());
+            if (Architectures.exists(e.name())) printOutputs(Architectures.get(e.name()), out);
             for (var w : e.weights()) {
                 out.println("  weights " + w.tag() + " (licence " + w.license() + ")" + (w.tag().equals(rm.tag()) ? " [selected]" : ""));
                 for (var f : w.files()) {
@@ -159,6 +166,40 @@ final class ZooCommands {
                 }
             }
             return 0;
+        }
+
+        /** What {@code convert --output} and {@code --img-size} can give for this model. */
+        static void printOutputs(org.attnzoo.zoo.arch.Architecture a, PrintWriter out) {
+            var b = a.backbone();
+            out.println("  outputs:       " + (b == null ? "logits only (the family declares no embedding or feature maps yet)" : b.describeOutputs()));
+            out.println("  input size:    " + sizes(a));
+        }
+
+        static void putOutputs(org.attnzoo.zoo.arch.Architecture a, ObjectNode o) {
+            var b = a.backbone();
+            ArrayNode outs = o.putArray("outputs");
+            outs.add("logits");
+            if (b != null && b.hasEmbedding()) outs.add("embedding");
+            if (b != null && !b.stages().isEmpty()) outs.add("features");
+            if (b != null && b.hasEmbedding()) o.put("embedding_dim", b.embeddingDim());
+            if (b != null && !b.stages().isEmpty()) {
+                ArrayNode st = o.putArray("features");
+                for (var s : b.stages()) st.addObject().put("index", s.index()).put("channels", s.channels()).put("reduction", s.reduction());
+            }
+            o.put("input_size", sizes(a));
+        }
+
+        /** The card's size and whether others work (probed with the family's own size check; nothing is built). */
+        static String sizes(org.attnzoo.zoo.arch.Architecture a) {
+            int[] in = a.inputSize();
+            String card = in[1] + "x" + in[2];
+            int probe = in[1] + 32;
+            try {
+                a.atSize(probe, probe);
+                return card + "; other sizes with --img-size (e.g. " + probe + ")";
+            } catch (IllegalArgumentException ex) {
+                return card + "; " + ex.getMessage();
+            }
         }
 
         /** A buildable model that has no registry entry (no released weights): what it is and how to get an ONNX file of it. */
@@ -173,6 +214,7 @@ final class ZooCommands {
                 if (test != null) o.put("parity_test", test);
                 o.put("num_classes", a.numClasses()).put("in_registry", false).put("convert", convert);
                 o.putPOJO("preprocessing", p.toMetadata());
+                putOutputs(a, o);
                 out.println(JSON.writeValueAsString(o));
                 return;
             }
@@ -180,6 +222,7 @@ final class ZooCommands {
             out.println("  parity:        " + parity + (test == null ? "" : " (family builder vs the authors' code: " + test + ")"));
             out.println("  classes:       " + a.numClasses());
             out.println("  preprocessing: " + p);
+            printOutputs(a, out);
             out.println("  weights:       none in the registry; convert a checkpoint in the upstream layout:");
             out.println("                 " + convert);
         }
@@ -226,6 +269,10 @@ final class ZooCommands {
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
 
+        @Option(names = "--output", defaultValue = "logits", paramLabel = "logits|embedding|features",
+                description = "logits: the top classes (default); embedding: each image's pooled pre-logits vector; features: the shapes of the backbone's stage maps.")
+        String output;
+
         @Mixin
         HubOptions hubOpts;
 
@@ -235,10 +282,13 @@ final class ZooCommands {
         @Override
         public Integer call() throws IOException {
             if (top < 1) throw new IllegalArgumentException("--top must be >= 1");
+            var kind = org.attnzoo.zoo.arch.ModelOutput.Kind.parse(output);
             ModelHub hub = hubOpts.hub(true);
             printLicenseNotice(hub, ref, spec.commandLine().getErr());
             AttnZoo zoo = AttnZoo.of(hub);
             PrintWriter out = spec.commandLine().getOut();
+            if (kind == org.attnzoo.zoo.arch.ModelOutput.Kind.EMBEDDING) return embed(zoo, out);
+            if (kind == org.attnzoo.zoo.arch.ModelOutput.Kind.FEATURES) return features(zoo, out);
             try (ImageClassifier c = zoo.classifier(ref, device)) {
                 List<List<Prediction>> preds = c.classify(images, top);
                 ArrayNode arr = JSON.createArrayNode();
@@ -252,6 +302,60 @@ final class ZooCommands {
                         out.println(images.get(i) + " (" + c.tag() + ", " + c.device() + "):");
                         for (Prediction p : preds.get(i)) {
                             out.printf(Locale.ROOT, "  %6.2f%%  %s%n", 100.0 * p.probability(), p.label());
+                        }
+                    }
+                }
+                if (json) out.println(JSON.writeValueAsString(arr));
+            }
+            return 0;
+        }
+
+        private int embed(AttnZoo zoo, PrintWriter out) throws IOException {
+            try (org.attnzoo.zoo.ImageEmbedder e = zoo.embedder(ref, device)) {
+                List<float[]> vs = e.embed(images);
+                ArrayNode arr = JSON.createArrayNode();
+                for (int i = 0; i < images.size(); i++) {
+                    float[] v = vs.get(i);
+                    if (json) {
+                        ObjectNode o = arr.addObject().put("image", images.get(i).toString()).put("model", ref);
+                        ArrayNode a = o.putArray("embedding");
+                        for (float f : v) a.add(f);
+                    } else {
+                        double n = Math.sqrt(dot(v, v));
+                        StringBuilder b = new StringBuilder();
+                        for (int k = 0; k < Math.min(6, v.length); k++) b.append(String.format(Locale.ROOT, "%s%.4f", k == 0 ? "" : ", ", v[k]));
+                        out.printf(Locale.ROOT, "%s (%s, %s): embedding [%d], L2 norm %.4f: [%s%s]%n", images.get(i), ref, e.device(), v.length, n, b,
+                                v.length > 6 ? ", ..." : "");
+                    }
+                }
+                if (json) out.println(JSON.writeValueAsString(arr));
+            }
+            return 0;
+        }
+
+        private static double dot(float[] a, float[] b) {
+            double s = 0;
+            for (int i = 0; i < a.length; i++) s += (double) a[i] * b[i];
+            return s;
+        }
+
+        private int features(AttnZoo zoo, PrintWriter out) throws IOException {
+            try (org.attnzoo.zoo.FeatureExtractor fx = zoo.featureExtractor(ref, device)) {
+                ArrayNode arr = JSON.createArrayNode();
+                for (Path img : images) {
+                    var maps = fx.features(img);
+                    ObjectNode o = json ? arr.addObject().put("image", img.toString()).put("model", ref) : null;
+                    if (!json) out.println(img + " (" + ref + ", " + fx.device() + "):");
+                    for (var m : maps.entrySet()) {
+                        long[] sh = m.getValue().shape();
+                        double mean = 0;
+                        for (float f : m.getValue().data()) mean += f;
+                        mean /= Math.max(1, m.getValue().data().length);
+                        if (json) {
+                            ArrayNode s = o.putArray(m.getKey());
+                            for (long d : sh) s.add(d);
+                        } else {
+                            out.printf(Locale.ROOT, "  %-12s %s  mean %.4f%n", m.getKey(), java.util.Arrays.toString(sh), mean);
                         }
                     }
                 }

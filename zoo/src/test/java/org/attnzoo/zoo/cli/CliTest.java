@@ -55,6 +55,58 @@ class CliTest {
         assertThat(r.out()).contains("5,710,512 parameters");
     }
 
+    /** --output embedding: the pooled pre-logits vector, which the checkpoint's own head maps onto the logits graph's output. */
+    @Test
+    void embeddingOutputThroughTheCheckpointsHeadGivesTheLogits() throws Exception {
+        Path emb = tmp.resolve("convit_tiny_embedding.onnx");
+        Run r = cli("convert", "convit_tiny", "--checkpoint", FULL.resolve("model.safetensors").toString(), "--output", "embedding", "-o", emb.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("embedding[N, 192]");
+        OnnxChecker.check(emb);
+        NdArray x = Npy.read(FULL.resolve("input.npy"));
+        NdArray e, logits;
+        try (var s = org.attnzoo.sdk.runtime.OnnxSession.open(emb)) {
+            e = s.run(x);
+            assertThat(s.metadata()).containsEntry("attnzoo.output", "embedding").containsEntry("attnzoo.embedding_dim", "192");
+        }
+        try (var s = org.attnzoo.sdk.runtime.OnnxSession.open(tinyOnnx)) {
+            logits = s.run(x);
+        }
+        float[] w, b;
+        try (StateDict sd = Checkpoints.open(FULL.resolve("model.safetensors"))) {
+            w = sd.get("head.weight").toFloatArray();
+            b = sd.get("head.bias").toFloatArray();
+        }
+        int n = (int) e.shape()[0], d = 192, classes = b.length;
+        float[] viaHead = new float[n * classes];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < classes; k++) {
+                double acc = b[k];
+                for (int j = 0; j < d; j++) acc += (double) w[k * d + j] * e.data()[i * d + j];
+                viaHead[i * classes + k] = (float) acc;
+            }
+        }
+        assertThat(Parity.relativeL2(viaHead, logits.data())).isLessThan(1e-5);
+    }
+
+    /** Outputs, indices and sizes a model does not offer fail before anything is built or written, naming what it offers. */
+    @Test
+    void requestsAModelCannotServeFailNamingWhatItOffers() {
+        Path out = tmp.resolve("never.onnx");
+        Run idx = cli("convert", "davit_tiny", "--random-weights", "0", "--output", "features", "--out-indices", "1,4", "-o", out.toString());
+        assertThat(idx.code()).isNotZero();
+        assertThat(idx.err()).contains("davit_tiny has no feature map 4; valid out-indices: 0,1,2,3").doesNotContain("Exception");
+        Run iso = cli("convert", "convit_tiny", "--random-weights", "0", "--output", "features", "-o", out.toString());
+        assertThat(iso.err()).contains("convit_tiny offers no feature maps").contains("embedding (192)");
+        Run size = cli("convert", "convit_tiny", "--random-weights", "0", "--img-size", "256", "-o", out.toString());
+        assertThat(size.err()).contains("convit_tiny runs only at 224x224");
+        Run kind = cli("convert", "convit_tiny", "--random-weights", "0", "--output", "pixels", "-o", out.toString());
+        assertThat(kind.err()).contains("unknown output 'pixels'; valid: logits, embedding, features");
+        Run rect = cli("convert", "davit_tiny", "--random-weights", "0", "--img-size", "256,320", "-o", out.toString());
+        assertThat(rect.err()).contains("davit_tiny cannot run at 256x320");
+        assertThat(out).doesNotExist();
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"model.safetensors", "checkpoint.pth"})
     void convertsBothUpstreamFormsAndInfersUpstreamLogits(String file) throws Exception {

@@ -134,6 +134,26 @@ class ZooCliTest {
         assertThat(missing.err()).contains("nope.bin");
     }
 
+    /** info names the outputs on offer; run --output embedding prints each image's vector. */
+    @Test
+    void infoShowsOutputsAndRunPrintsEmbeddings() throws Exception {
+        assertThat(cli("info", "convit_digits").out()).contains("outputs:       logits, embedding (64)").contains("input size:    32x32");
+        assertThat(cli("info", "davit_tiny").out()).contains("features (0: 96 ch /4, 1: 192 ch /8, 2: 384 ch /16, 3: 768 ch /32)")
+                .contains("other sizes with --img-size");
+        JsonNode card = new ObjectMapper().readTree(cli("info", "davit_tiny", "--json").out());
+        assertThat(card.get("embedding_dim").asInt()).isEqualTo(768);
+        assertThat(card.get("features").get(3).get("reduction").asInt()).isEqualTo(32);
+        CliTest.Run run = cli("run", "convit_digits", "--image", IMAGES.resolve("digit_4.png").toString(), IMAGES.resolve("digit_7.png").toString(),
+                "--output", "embedding", "--json");
+        assertThat(run.code()).as(run.err()).isZero();
+        JsonNode arr = new ObjectMapper().readTree(run.out());
+        assertThat(arr).hasSize(2);
+        assertThat(arr.get(0).get("embedding")).hasSize(64);
+        CliTest.Run none = cli("run", "convit_digits", "--image", IMAGES.resolve("digit_4.png").toString(), "--output", "features");
+        assertThat(none.code()).isNotZero();
+        assertThat(none.err()).contains("convit_digits offers no feature maps");
+    }
+
     @Test
     void namesResolveIgnoringCase() {
         CliTest.Run info = cli("info", "ravlt_t");
