@@ -69,6 +69,29 @@ def build_reduced(bal, spec):
     return model
 
 
+def backbone(bal, out):
+    """Backbone outputs of the existing fixtures, on their own weights and input: each stage module's
+    output (the authors' code has no detection backbone) and the input of fc, in float64."""
+    import numpy as np
+    for name, spec in REDUCED.items():
+        d = os.path.join(out, name)
+        model = pc.load_fixture_weights(build_reduced(bal, spec), d)
+        x = torch.from_numpy(np.load(os.path.join(d, "input.npy"))).double()
+        got = {}
+        hooks = [getattr(model, "stage%d" % (i + 1)).register_forward_hook(lambda m, a, o, i=i: got.__setitem__(i, o))
+                 for i in range(len(spec["widths"]))]
+        hooks.append(model.fc.register_forward_pre_hook(lambda m, a: got.__setitem__("emb", a[0])))
+        with torch.no_grad():
+            y = model(x).numpy()
+        for h in hooks:
+            h.remove()
+        assert np.abs(y - np.load(os.path.join(d, "expected.npy"))).max() < 1e-9, "fixture weights do not reproduce its logits"
+        emb = got.pop("emb")
+        pc.write_backbone_outputs(d, got, emb, source="models/balanced_12layer.py: outputs of stage1..4, input of fc (forward hooks)")
+        if name == "eurosat_reduced":
+            pc.write_resized(d, model, 32)
+
+
 def java_config(spec):
     return {"imgSize": spec["img"], "numClasses": spec["classes"], "stemWidth": spec["stem"], "widths": spec["widths"],
             "blocks": spec["blocks"]}
@@ -80,9 +103,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "../../zoo/src/test/resources/parity"))
     ap.add_argument("--counts", action="store_true")
     ap.add_argument("--export", metavar="FILE.onnx", help="torch.onnx.export (opset 17) of the registered full-size model, made-up weights, batch dynamic (for docs/benchmarks.md)")
+    ap.add_argument("--backbone", action="store_true",
+                    help="instead of writing fixtures: add the stage outputs, the vector fc reads and a resized run to the existing ones")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.src, "models"))
     import balanced_12layer as bal
+    if args.backbone:
+        return backbone(bal, args.out)
 
     for name, spec in REDUCED.items():
         model = build_reduced(bal, spec)

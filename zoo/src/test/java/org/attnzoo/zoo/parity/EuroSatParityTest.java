@@ -43,6 +43,18 @@ class EuroSatParityTest {
     }
 
     /** The repository has no training script; its README trains in a user loop, so a checkpoint is torch.save(model.state_dict()). */
+    /** Stage outputs and the vector fc reads, against forward hooks on the authors' modules; eurosat_reduced also at 32x32. */
+    @ParameterizedTest
+    @ValueSource(strings = {"eurosat_reduced", "eurosat_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsCode(String fixture) throws Exception {
+        EuroSatBalanced arch = arch(fixture);
+        Path w = ParityFixture.dir(fixture).resolve("weights.safetensors");
+        BackboneFixture.check(fixture, arch, w, fixture, tmp);
+        if (fixture.equals("eurosat_reduced")) BackboneFixture.checkAtSize(fixture, arch, w, fixture, tmp, 32);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> org.attnzoo.zoo.arch.ModelBuilder.buildSynthetic(arch, 0,
+                org.attnzoo.zoo.arch.ModelOutput.features(4))).hasMessageContaining("valid out-indices: 0,1,2,3");
+    }
+
     @Test
     void aPlainStateDictCheckpointConverts() throws Exception {
         String fixture = "eurosat_reduced_odd";

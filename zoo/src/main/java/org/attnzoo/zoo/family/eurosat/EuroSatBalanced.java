@@ -75,11 +75,30 @@ public final class EuroSatBalanced extends FamilyArchitecture<EuroSatBalanced.Co
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /** The four stages' outputs at strides 1, 2, 4, 8 (the stem keeps the size) and the pooled vector fc reads. */
+    @Override
+    public org.attnzoo.zoo.arch.Backbone backbone() {
+        int n = cfg.widths().length;
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) r[i] = i == 0 ? 1 : 1 << i;
+        return org.attnzoo.zoo.arch.Backbone.of(cfg.widths()[n - 1], cfg.widths(), r);
+    }
+
+    /** Any square size from 8: convolutions, strided 3x3 convs that round up, and global pooling. */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "the configuration has one image size (square inputs only)", 1);
+        if (height < 8) throw badSize(height, width, "the input must be at least 8x8 (three stride-2 stages)", 8);
+        return new EuroSatBalanced(name, org.attnzoo.zoo.arch.ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         Scope stem = w.scope("stem");
         Value x = g.relu(convBn(stem.scope("0"), stem.scope("1"), image, cfg.stemWidth(), 3, 1));
         int cin = cfg.stemWidth();
+        org.attnzoo.zoo.arch.Taps taps = org.attnzoo.zoo.arch.Taps.of(g);
         for (int i = 0; i < cfg.widths().length; i++) {
             for (int j = 0; j < cfg.blocks()[i]; j++) {
                 Scope b = w.scope("stage" + (i + 1), j);
@@ -88,8 +107,10 @@ public final class EuroSatBalanced extends FamilyArchitecture<EuroSatBalanced.Co
                 x = g.named("stage" + (i + 1) + "." + j, () -> block(b, v, in, out, stride));
                 cin = out;
             }
+            taps.feature(i, x);                  // stage{i+1}'s output (the authors' code has no backbone class)
         }
         Value pooled = g.reshape(g.globalAvgPool(x), -1, cin);
+        taps.embedding(pooled);                  // what fc reads (after avgpool and flatten; dropout is identity at eval)
         Scope fc = w.scope("fc");
         return g.gemm(pooled, fc.param("weight", cfg.numClasses(), cin), fc.param("bias", cfg.numClasses()), true);
     }
