@@ -65,6 +65,23 @@ def build(vt, kw):
     return vt.VisionTransformer(img_size=(s, s), apply_dhvt=True, **kw)
 
 
+def backbone(vt, out):
+    """The embedding of each existing fixture, on its own weights and input: the input of the
+    classifier head (the normed class token), float64. DHVT is isotropic: no feature maps."""
+    import numpy as np
+    for name, spec in REDUCED.items():
+        d = os.path.join(out, name)
+        model = pc.load_fixture_weights(build(vt, spec["kw"]), d)
+        x = torch.from_numpy(np.load(os.path.join(d, "input.npy"))).double()
+        got = {}
+        h = model.head.register_forward_pre_hook(lambda m, a: got.__setitem__("emb", a[0]))
+        with torch.no_grad():
+            y = model(x).numpy()
+        h.remove()
+        assert np.abs(y - np.load(os.path.join(d, "expected.npy"))).max() < 1e-9, "fixture weights do not reproduce its logits"
+        pc.write_backbone_outputs(d, None, got["emb"], source="vision_transformer.py VisionTransformer(apply_dhvt=True): input of head (forward pre-hook)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", required=True, help="path of an ArieSeirack/DHVT checkout")
@@ -74,6 +91,8 @@ def main():
     ap.add_argument("--checkpoint", action="store_true")
     ap.add_argument("--export", metavar="FILE.onnx", help="torch.onnx.export (opset 17) of the registered full-size model, made-up weights, batch dynamic (for docs/benchmarks.md)")
     ap.add_argument("--static", action="store_true", help="with --export: a static batch of 1 (PyTorch folds weight-only subgraphs)")
+    ap.add_argument("--backbone", action="store_true",
+                    help="instead of writing fixtures: add the vector the head reads (the embedding) to the existing ones")
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     for mod, shim in (("einops", "common_shims"), ("torchprofile", "dhvt_shim")):
@@ -91,6 +110,8 @@ def main():
     sys.path.insert(0, args.src)
     torch.nn.SyncBatchNorm = torch.nn.BatchNorm2d  # CPU stand-in, see the module comment
     import vision_transformer as vt
+    if args.backbone:
+        return backbone(vt, args.out)
 
     for name, spec in REDUCED.items():
         kw = spec["kw"]

@@ -91,6 +91,23 @@ def check_no_ties(model, x):
     assert not ties, "tied top-k boundary in " + str(ties)
 
 
+def backbone(sp, out):
+    """The embedding of each existing fixture, on its own weights and input: the input of the
+    classifier head (the normed class token), float64. Isotropic: no feature maps."""
+    import numpy as np
+    for name, spec in REDUCED.items():
+        d = os.path.join(out, name)
+        model = pc.load_fixture_weights(build(sp, spec["kw"], spar_cfg(*spec["cfg"], keep_rate=None)), d)
+        x = torch.from_numpy(np.load(os.path.join(d, "input.npy"))).double()
+        got = {}
+        h = model.head.register_forward_pre_hook(lambda m, a: got.__setitem__("emb", a[0]))
+        with torch.no_grad():
+            y = model(x)["x"].numpy()
+        h.remove()
+        assert np.abs(y - np.load(os.path.join(d, "expected.npy"))).max() < 1e-9, "fixture weights do not reproduce its logits"
+        pc.write_backbone_outputs(d, None, got["emb"], source="src/models/sparsifiner.py Sparsifiner: input of head (forward pre-hook)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", required=True, help="path of a lim142857/Sparsifiner checkout")
@@ -99,10 +116,14 @@ def main():
     ap.add_argument("--counts", action="store_true")
     ap.add_argument("--checkpoint", action="store_true")
     ap.add_argument("--export", metavar="FILE.onnx", help="torch.onnx.export (opset 17) of the registered full-size model, made-up weights, batch dynamic (for docs/benchmarks.md)")
+    ap.add_argument("--backbone", action="store_true",
+                    help="instead of writing fixtures: add the vector the head reads (the embedding) to the existing ones")
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     sys.path.insert(0, os.path.join(args.src, "src", "models"))
     import sparsifiner as sp
+    if args.backbone:
+        return backbone(sp, args.out)
 
     for name, spec in REDUCED.items():
         kw = spec["kw"]

@@ -42,6 +42,13 @@ class DHVTParityTest {
     }
 
     /** main.py's save_on_master checkpoint: the weights under 'model' (its EMA copy under 'model_ema'), args a Namespace. */
+    /** The embedding: the normed class token the head reads (forward pre-hook on the authors' head). */
+    @ParameterizedTest
+    @ValueSource(strings = {"dhvt_reduced", "dhvt_reduced_p4", "dhvt_reduced_p2"})
+    void embeddingMatchesTheAuthorsCode(String fixture) throws Exception {
+        BackboneFixture.check(fixture, arch(fixture), ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
     @Test
     void aTrainingCheckpointConverts() throws Exception {
         String fixture = "dhvt_reduced_p2";

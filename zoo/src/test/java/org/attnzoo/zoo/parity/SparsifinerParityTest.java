@@ -43,6 +43,13 @@ class SparsifinerParityTest {
     }
 
     /** utils.save_model's checkpoint: 'model' (and 'model_ema'), with optimizer, scaler, args Namespace, best accuracies. */
+    /** The embedding: the normed class token the head reads (forward pre-hook on the authors' head). */
+    @ParameterizedTest
+    @ValueSource(strings = {"sparsifiner_reduced", "sparsifiner_reduced_shared"})
+    void embeddingMatchesTheAuthorsCode(String fixture) throws Exception {
+        BackboneFixture.check(fixture, arch(fixture), ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
     @Test
     void aTrainingCheckpointConverts() throws Exception {
         String fixture = "sparsifiner_reduced_shared";

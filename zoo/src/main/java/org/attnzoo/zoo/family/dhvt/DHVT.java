@@ -86,6 +86,12 @@ public final class DHVT extends FamilyArchitecture<DHVT.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /** Isotropic: the normed class token the head reads; no feature pyramid. */
+    @Override
+    public org.attnzoo.zoo.arch.Backbone backbone() {
+        return org.attnzoo.zoo.arch.Backbone.embeddingOnly(cfg.embedDim());
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int c = cfg.embedDim();
@@ -103,6 +109,7 @@ public final class DHVT extends FamilyArchitecture<DHVT.Config> {
         }
         tokens = LayerNorm.apply(w.scope("norm"), tokens, c, 1e-6f);
         Value clsOut = g.reshape(g.split(tokens, 1, 1, n - 1)[0], -1, c);
+        org.attnzoo.zoo.arch.Taps.of(g).embedding(clsOut);   // what head reads: the normed class token
         Scope h = w.scope("head");
         return g.gemm(clsOut, h.param("weight", cfg.numClasses(), c), h.param("bias", cfg.numClasses()), true);
     }
