@@ -47,6 +47,10 @@ class DHVTParityTest {
     @ValueSource(strings = {"dhvt_reduced", "dhvt_reduced_p4", "dhvt_reduced_p2"})
     void embeddingMatchesTheAuthorsCode(String fixture) throws Exception {
         BackboneFixture.check(fixture, arch(fixture), ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        if (fixture.equals("dhvt_reduced")) {
+            BackboneFixture.checkAtSize(fixture, arch(fixture), ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 96);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> arch(fixture).atSize(100, 100)).hasMessageContaining("multiple of the patch size 16");
+        }
     }
 
     @Test

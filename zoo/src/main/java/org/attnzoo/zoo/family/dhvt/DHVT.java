@@ -86,6 +86,19 @@ public final class DHVT extends FamilyArchitecture<DHVT.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /**
+     * Any square multiple of the patch size: DHVT has no absolute position table (SOPE and DAFF are
+     * convolutions, the head tokens are computed from the map), so the same weights serve every size.
+     */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        int p = cfg.patchSize();
+        if (height != width) throw badSize(height, width, "DHVT needs a square token map (square inputs only)", p);
+        if (height % p != 0 || height < p) throw badSize(height, width, "the size must be a multiple of the patch size " + p, p);
+        return new DHVT(name, org.attnzoo.zoo.arch.ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     /** Isotropic: the normed class token the head reads; no feature pyramid. */
     @Override
     public org.attnzoo.zoo.arch.Backbone backbone() {
