@@ -38,6 +38,12 @@ public abstract class FamilyArchitecture<C extends ImageConfig> implements Archi
                 + (multiple > 1 ? " (e.g. " + h + "x" + h + " or " + (h + multiple) + "x" + (h + multiple) + ")" : ""));
     }
 
+    /** The error for a variant that runs at its card size only, saying why. */
+    protected IllegalArgumentException fixedSize(int height, int width, String why) {
+        return new IllegalArgumentException(name + " cannot run at " + height + "x" + width + ": " + why
+                + " (valid: " + cfg.imgSize() + "x" + cfg.imgSize() + " only)");
+    }
+
     public C config() {
         return cfg;
     }

@@ -99,7 +99,7 @@ class CliTest {
         Run iso = cli("convert", "convit_tiny", "--random-weights", "0", "--output", "features", "-o", out.toString());
         assertThat(iso.err()).contains("convit_tiny offers no feature maps").contains("embedding (192)");
         Run size = cli("convert", "convit_tiny", "--random-weights", "0", "--img-size", "256", "-o", out.toString());
-        assertThat(size.err()).contains("convit_tiny runs only at 224x224");
+        assertThat(size.err()).contains("convit_tiny cannot run at 256x256: its absolute position table").contains("(valid: 224x224 only)");
         Run kind = cli("convert", "convit_tiny", "--random-weights", "0", "--output", "pixels", "-o", out.toString());
         assertThat(kind.err()).contains("unknown output 'pixels'; valid: logits, embedding, features");
         Run rect = cli("convert", "davit_tiny", "--random-weights", "0", "--img-size", "256,320", "-o", out.toString());

@@ -93,6 +93,12 @@ public final class ConViT extends FamilyArchitecture<ConViT.Config> {
     }
 
     @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        throw fixedSize(height, width, "its absolute position table is learned for the card's patch grid, and the upstream model does not resample it");
+    }
+
+    @Override
     public Value forward(Graph g, Scope w, Value image) {
         long c = cfg.embedDim();
         int n = cfg.tokens();

@@ -147,6 +147,12 @@ public final class CrossViT extends FamilyArchitecture<CrossViT.Config> {
     }
 
     @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        throw fixedSize(height, width, "its branches' absolute position tables are learned for the card's patch grids, and the upstream model does not resample them");
+    }
+
+    @Override
     public Value forward(Graph g, Scope w, Value image) {
         int nb = cfg.branches();
         if (cfg.depths().length == 0) throw new IllegalArgumentException("CrossViT needs at least one multi-scale block");

@@ -109,6 +109,12 @@ public final class Sparsifiner extends FamilyArchitecture<Sparsifiner.Config> {
     }
 
     @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        throw fixedSize(height, width, "its absolute position table and its mask predictors' token count are fixed by the card's patch grid");
+    }
+
+    @Override
     public Value forward(Graph g, Scope w, Value image) {
         int c = cfg.embedDim(), p = cfg.patchSize();
         Scope pe = w.scope("patch_embed.proj");
