@@ -12,6 +12,7 @@ import org.attnzoo.sdk.testing.OnnxChecker;
 import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.Architectures;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.affnet.AFFNet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -74,6 +75,34 @@ class AFFNetParityTest {
                     Npy.read(ParityFixture.dir(fixture).resolve("expected.npy")), 1e-4);
             System.out.printf("parity %s %s: relative L2 %.2e%n", file, key, rel);
         }
+    }
+
+    /**
+     * Feature maps as the authors' extract_end_points_all returns them (out_l1 .. out_l5) and the
+     * embedding (the classifier's mean pool), from tools/parity/affnet_backbone.py.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"affnet_reduced", "affnet_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsCode(String fixture) throws Exception {
+        AFFNet.Config cfg = ParityFixture.config(fixture, AFFNet.Config.class);
+        AFFNet arch = new AFFNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 1.0, "bilinear"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
+    /** The same weights at 72x72 (the fixture is 64x64) against the authors' model on a 72x72 input. */
+    @Test
+    void runsAtAnotherSize() throws Exception {
+        String fixture = "affnet_reduced";
+        AFFNet.Config cfg = ParityFixture.config(fixture, AFFNet.Config.class);
+        AFFNet arch = new AFFNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 1.0, "bilinear"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 72);
+        assertThatThrownBy(() -> arch.atSize(64, 72)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
+    }
+
+    @Test
+    void anInvalidOutIndexFailsAtBuildTime() {
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(AFFNet.variant("affnet_xx_small"), 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices").hasMessageContaining("0,1,2,3,4");
     }
 
     @Test

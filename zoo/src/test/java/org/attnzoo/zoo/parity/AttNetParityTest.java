@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.attnet.AttNet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * AttNet (ATConv) against the authors' code in float64 on random fp16-exact weights (fixtures from
@@ -35,6 +37,34 @@ class AttNetParityTest {
         AttNet arch = new AttNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps (each stage's output: the authors' repository has no detection backbone class)
+     * and the embedding (forward_features: mean pool + LayerNorm), from tools/parity/attnet_backbone.py.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"attnet_reduced", "attnet_reduced_k5"})
+    void backboneOutputsMatchTheAuthorsCode(String fixture) throws Exception {
+        AttNet.Config cfg = ParityFixture.config(fixture, AttNet.Config.class);
+        AttNet arch = new AttNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
+    /** The same weights at 80x80 (the fixture is 64x64) against the authors' model on an 80x80 input. */
+    @Test
+    void runsAtAnotherSize() throws Exception {
+        String fixture = "attnet_reduced";
+        AttNet.Config cfg = ParityFixture.config(fixture, AttNet.Config.class);
+        AttNet arch = new AttNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 80);
+        assertThatThrownBy(() -> arch.atSize(64, 80)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
+    }
+
+    @Test
+    void anInvalidOutIndexFailsAtBuildTime() {
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(AttNet.variant("AttNet_XXS"), 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices").hasMessageContaining("0,1,2,3");
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.byoanet.ByoaNet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,6 +71,53 @@ class ByoaNetParityTest {
     private static long softmaxNodes(ModelBuilder.Built b) {
         return org.attnzoo.sdk.graph.OnnxModel.toProto(b.graph()).getGraph().getNodeList().stream()
                 .filter(n -> n.getOpType().equals("Softmax")).count();
+    }
+
+    /**
+     * Feature maps (timm's features_only over ByobNet's feature_info: the stem's inner stride-2 map,
+     * the map entering each strided stage, final_conv) and the embedding (forward_head(pre_logits=True)),
+     * from tools/parity/byoanet_backbone.py.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"byoanet_halo", "byoanet_regnet", "byoanet_lambda_bot"})
+    void backboneOutputsMatchTimm(String fixture) throws Exception {
+        ByoaNet.Config cfg = ParityFixture.config(fixture, ByoaNet.Config.class);
+        ByoaNet arch = new ByoaNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
+    /**
+     * atSize: the halo/avg-pool model at 96x96 (fixture 48x48) against timm built for 96 on the same
+     * weights; the halo model at 128 is the configuration of the 128 fixture; sizes a halo block
+     * does not divide, and any other size for a model with bottleneck attention or a relative-position
+     * lambda, are refused naming the block and the rule.
+     */
+    @Test
+    void runsAtOtherSizesWhereItsLayersAllow() throws Exception {
+        String fixture = "byoanet_regnet";
+        ByoaNet.Config cfg = ParityFixture.config(fixture, ByoaNet.Config.class);
+        ByoaNet arch = new ByoaNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 96);
+        assertThatThrownBy(() -> arch.atSize(64, 64)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("stages.1.1").hasMessageContaining("multiple of its block size 3").hasMessageContaining("e.g. 48x48 or 96x96");
+
+        ByoaNet.Config halo = ParityFixture.config("byoanet_halo", ByoaNet.Config.class);
+        ByoaNet halo64 = new ByoaNet("byoanet_halo", halo, Preprocessing.imagenet(halo.imgSize(), 0.95, "bicubic"));
+        assertThat(halo64.atSize(128, 128).config()).isEqualTo(ParityFixture.config("byoanet_halo_128", ByoaNet.Config.class));
+
+        ByoaNet.Config lb = ParityFixture.config("byoanet_lambda_bot", ByoaNet.Config.class);
+        ByoaNet lambdaBot = new ByoaNet("byoanet_lambda_bot", lb, Preprocessing.imagenet(lb.imgSize(), 0.95, "bicubic"));
+        assertThatThrownBy(() -> lambdaBot.atSize(128, 128)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("stages.2.1").hasMessageContaining("relative position table");
+        assertThatThrownBy(() -> ByoaNet.variant("botnet26t_256", 512)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bottleneck attention");
+        assertThatThrownBy(() -> arch.atSize(96, 64)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
+    }
+
+    @Test
+    void anInvalidOutIndexFailsAtBuildTime() {
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(ByoaNet.variant("halonet26t"), 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices").hasMessageContaining("0,1,2,3,4");
     }
 
     @Test

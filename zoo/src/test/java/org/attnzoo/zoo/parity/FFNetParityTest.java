@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.ffnet.FFNet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * FFNet against the authors' code in float64 on random fp16-exact weights in the released
@@ -43,6 +45,39 @@ class FFNetParityTest {
         int fusedNodes = ModelBuilder.buildSynthetic(fused, 0).graph().nodeCount();
         System.out.printf("%s: %d nodes released, %d re-parameterised%n", fixture, releasedNodes, fusedNodes);
         assertThat(fusedNodes).as("re-parameterised nodes vs released").isLessThan(releasedNodes);
+    }
+
+    /**
+     * Feature maps as the authors' detection backbone returns them (each stage through its norm{i},
+     * identity here: the classification checkpoint has none) and the embedding (the pooled final
+     * BatchNorm output), from tools/parity/ffnet_backbone.py; released and re-parameterised graphs.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ffnet_reduced", "ffnet_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsCode(String fixture) throws Exception {
+        FFNet.Config cfg = ParityFixture.config(fixture, FFNet.Config.class);
+        FFNet released = new FFNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.9, "bicubic"));
+        Path ckpt = ParityFixture.dir(fixture).resolve("weights.safetensors");
+        BackboneFixture.check(fixture + " (released)", released, ckpt, fixture, tmp);
+        BackboneFixture.check(fixture + " (re-parameterised)", released.reparameterized(), ckpt, fixture, tmp);
+    }
+
+    /** The same weights at 72x72 (the fixture is 64x64) against the authors' model on a 72x72 input, both graphs. */
+    @Test
+    void runsAtAnotherSize() throws Exception {
+        String fixture = "ffnet_reduced";
+        FFNet.Config cfg = ParityFixture.config(fixture, FFNet.Config.class);
+        FFNet released = new FFNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.9, "bicubic"));
+        Path ckpt = ParityFixture.dir(fixture).resolve("weights.safetensors");
+        BackboneFixture.checkAtSize(fixture + " (released)", released, ckpt, fixture, tmp, 72);
+        BackboneFixture.checkAtSize(fixture + " (re-parameterised)", released.reparameterized(), ckpt, fixture, tmp, 72);
+        assertThatThrownBy(() -> released.atSize(64, 72)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
+    }
+
+    @Test
+    void anInvalidOutIndexFailsAtBuildTime() {
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(FFNet.variant("ffnet_1"), 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices").hasMessageContaining("0,1,2,3");
     }
 
     @Test

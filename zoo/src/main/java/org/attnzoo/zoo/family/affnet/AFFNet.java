@@ -10,8 +10,11 @@ import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
 import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.sdk.tensor.TensorData;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Arrays;
 import java.util.Collections;
@@ -144,6 +147,31 @@ public final class AFFNet extends FamilyArchitecture<AFFNet.Config> {
         };
     }
 
+    /**
+     * The pooled vector {@code classifier.fc} reads (mean pool of the 1×1 expansion, min(4·C, 960)
+     * wide) and the five maps of the authors' backbone interface,
+     * {@code BaseEncoder.extract_end_points_all} (what their detection and segmentation models
+     * call): {@code out_l1 .. out_l5}, the outputs of layer_1 .. layer_5 at strides 2, 4, 8, 16,
+     * 32 (Mask R-CNN takes out_l2 .. out_l5, indices 1–4). Stride-2 convs pad, so maps are ⌈H/r⌉.
+     */
+    @Override
+    public Backbone backbone() {
+        int[] c = cfg.channels();
+        return Backbone.of(Math.min(4 * c[2], 960), new int[]{cfg.layer1(), cfg.layer2(), c[0], c[1], c[2]}, new int[]{2, 4, 8, 16, 32});
+    }
+
+    /**
+     * Any square size: the convolutions pad, and the frequency filter transforms whatever map it
+     * is given (its weights act per frequency channel, not per frequency position).
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "AFFNet's configuration has one image size (square inputs only)", 1);
+        if (height < 1) throw badSize(height, width, "the size must be positive", 1);
+        return new AFFNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public void declareIgnorable(Weights w) {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
@@ -153,14 +181,17 @@ public final class AFFNet extends FamilyArchitecture<AFFNet.Config> {
     public Value forward(Graph g, Scope w, Value image) {
         Value x = convLayer(w.scope("conv_1"), image, 16, 3, 2, 1, true);
         int in = 16;
+        Taps taps = Taps.of(g);                                 // extract_end_points_all: out_l1 .. out_l5
         for (int i = 0; i < cfg.layer1Blocks(); i++) {
             x = invertedResidual(w.scope("layer_1", i), x, in, cfg.layer1(), 1, cfg.expandRatio());
             in = cfg.layer1();
         }
+        taps.feature(0, x);
         for (int i = 0; i < cfg.layer2Blocks(); i++) {
             x = invertedResidual(w.scope("layer_2", i), x, in, cfg.layer2(), i == 0 ? 2 : 1, cfg.expandRatio());
             in = cfg.layer2();
         }
+        taps.feature(1, x);
         for (int l = 0; l < 3; l++) {
             Scope layer = w.scope("layer_" + (l + 3));
             int c = cfg.channels()[l];
@@ -169,10 +200,12 @@ public final class AFFNet extends FamilyArchitecture<AFFNet.Config> {
             final Value xin = x;
             final int li = l;
             x = g.named("layer_" + (l + 3) + ".1", () -> affBlock(layer.scope("1"), xin, li));
+            taps.feature(l + 2, x);
         }
         int exp = Math.min(4 * in, 960);
         x = convLayer(w.scope("conv_1x1_exp"), x, exp, 1, 1, 1, true);
         Value pooled = g.reshape(g.globalAvgPool(x), -1, exp);
+        taps.embedding(pooled);                                 // classifier.global_pool: what classifier.fc reads
         Scope fc = w.scope("classifier.fc");
         return g.gemm(pooled, fc.param("weight", cfg.numClasses(), exp), fc.param("bias", cfg.numClasses()), true);
     }

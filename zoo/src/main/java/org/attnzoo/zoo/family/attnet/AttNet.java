@@ -9,8 +9,11 @@ import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Resampling;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -73,6 +76,33 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
         return new AttNet(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 
+    /**
+     * The pre-logits vector (mean pool and the final LayerNorm, what {@code head} reads) and the
+     * four stage outputs at strides 4, 8, 16, 32. The authors' repository has no detection or
+     * segmentation backbone class, so each feature map is its stage's output (after the stage's
+     * downsampling and blocks), as timm's features_only takes them. Each stride-2 conv rounds odd
+     * sizes up, so maps are ⌈H/r⌉.
+     */
+    @Override
+    public Backbone backbone() {
+        int[] d = cfg.dims();
+        int[] r = new int[d.length];
+        for (int i = 0; i < d.length; i++) r[i] = 1 << (i + 2);
+        return Backbone.of(d[d.length - 1], d, r);
+    }
+
+    /**
+     * Any square size: every layer is a convolution or follows the map size (ATConv pools each
+     * map to k² values whatever its size); stride-2 convs round odd sizes up.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "AttNet's configuration has one image size (square inputs only)", 1);
+        if (height < 1) throw badSize(height, width, "the size must be positive", 1);
+        return new AttNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public void declareIgnorable(Weights w) {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
@@ -84,6 +114,7 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
         Scope d0 = w.scope("downsample_layers.0");
         Value x = g.gelu(convBn(d0.scope("0"), image, dims[0] / 2));
         x = convBn(d0.scope("2"), x, dims[0]);
+        Taps taps = Taps.of(g);
         for (int i = 0; i < dims.length; i++) {
             if (i > 0) x = convBn(w.scope("downsample_layers", i), x, dims[i]);
             for (int j = 0; j < cfg.depths()[i]; j++) {
@@ -92,10 +123,12 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
                 final int si = i;
                 x = g.named("stages." + i + "." + j, () -> block(b, in, si));
             }
+            taps.feature(i, x);                                 // stage i's output (no backbone class upstream)
         }
         int c = dims[dims.length - 1];
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
         pooled = LayerNorm.apply(w.scope("norm"), pooled, c, 1e-5f);
+        taps.embedding(pooled);                                 // forward_features: what head reads
         Scope head = w.scope("head");
         return g.gemm(pooled, head.param("weight", cfg.numClasses(), c), head.param("bias", cfg.numClasses()), true);
     }

@@ -5,8 +5,10 @@ import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -224,16 +226,141 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
         return new ByoaNet(name, c, PRE.get(name));
     }
 
-    /**
-     * A variant at another input size (square), where the layers allow it: halo blocks need each
-     * map they see to be a multiple of their block size; bottleneck attention and relative-position
-     * lambdas are tied to the size their tables were trained for.
-     */
+    /** A variant at another input size (square), where its layers allow it: see {@link #atSize}. */
     public static ByoaNet variant(String name, int imgSize) {
-        ByoaNet base = variant(name);
-        Preprocessing p = base.preprocessing();
-        return new ByoaNet(name, base.config().withImageSize(imgSize),
-                new Preprocessing(new int[]{3, imgSize, imgSize}, p.mean(), p.std(), p.cropPct(), p.interpolation(), p.cropMode()));
+        return variant(name).atSize(imgSize, imgSize);
+    }
+
+    /**
+     * This model at another square size, where its layers allow it (an error naming the block,
+     * the rule and the nearest valid sizes otherwise): halo blocks need every map they see to be a
+     * multiple of their block size (as timm's HaloAttn asserts); bottleneck attention and
+     * relative-position lambdas have position tables sized for the card's map, so models with
+     * them run only at the card's size. Convolutions, pools and lambda layers with a position
+     * conv follow any size (stride-2 convs and the stem pool round up, 2×2 average pools down).
+     */
+    @Override
+    public ByoaNet atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "a ByobNet configuration has one image size (square inputs only)", 1);
+        String problem = sizeProblem(height);
+        if (problem != null) {
+            String hint = nearestValidSizes(height);
+            throw new IllegalArgumentException(name + " cannot run at " + height + "x" + width + ": " + problem + (hint.isEmpty() ? "" : " (e.g. " + hint + ")"));
+        }
+        return new ByoaNet(name, cfg.withImageSize(height), preprocessingAt(height, width));
+    }
+
+    /** Why this model cannot run at {@code size}, or null: walks the map size through stem and blocks. */
+    private String sizeProblem(int size) {
+        if (size < 1) return "the size must be positive";
+        boolean pool = cfg.stemPool().equals("maxpool");
+        int m = ceilHalf(size);                                   // the stem's first stride-2 conv
+        if (pool || cfg.stemType().equals("tiered")) m = ceilHalf(m);  // max pool, or the tiered stem's strided conv3
+        for (int i = 0; i < cfg.stages().size(); i++) {
+            List<Block> stage = cfg.stages().get(i);
+            for (int j = 0; j < stage.size(); j++) {
+                Block b = stage.get(j);
+                SelfAttn sa = b.selfAttn();
+                if (sa == null) {
+                    if (b.s() == 2) m = ceilHalf(m);
+                    continue;
+                }
+                String at = "stages." + i + "." + j;
+                switch (sa.type()) {
+                    case "halo" -> {
+                        if (m % sa.blockSize() != 0) {
+                            return at + " sees a " + m + "x" + m + " map: halo attention needs a feature map that is a multiple of its block size "
+                                    + sa.blockSize();
+                        }
+                        if (b.s() == 2) m = m / 2;   // query striding: m is a multiple of the even block; the 2x2 avg pool path floors
+                    }
+                    case "bottleneck" -> {
+                        return at + " has bottleneck attention, whose relative position tables are sized for the "
+                                + cfg.imgSize() + "x" + cfg.imgSize() + " input its weights were made for";
+                    }
+                    case "lambda" -> {
+                        if (sa.r() == null) {
+                            return at + " is a lambda layer with a relative position table sized for the "
+                                    + cfg.imgSize() + "x" + cfg.imgSize() + " input its weights were made for";
+                        }
+                        if (b.s() == 2) m = m / 2;
+                    }
+                    default -> throw new IllegalArgumentException("self-attention layer '" + sa.type() + "'");
+                }
+                if (m < 1) return at + " would see an empty map";
+            }
+        }
+        return null;
+    }
+
+    private static int ceilHalf(int m) {
+        return (m + 1) / 2;
+    }
+
+    /** The nearest valid multiples of the network's total reduction below and above {@code size}, as "AxA or BxB". */
+    private String nearestValidSizes(int size) {
+        List<FeaturePoint> pts = featurePoints();
+        int r = pts.get(pts.size() - 1).reduction();
+        List<String> out = new ArrayList<>();
+        for (int s = size / r * r; s >= r; s -= r) {
+            if (sizeProblem(s) == null) {
+                out.add(s + "x" + s);
+                break;
+            }
+        }
+        for (int s = (size / r + 1) * r; s <= size + 64 * r; s += r) {
+            if (sizeProblem(s) == null) {
+                out.add(s + "x" + s);
+                break;
+            }
+        }
+        return String.join(" or ", out);
+    }
+
+    /** One map timm's feature_info lists: {@code at} is stem_mid, stem, stage (with its index) or final. */
+    private record FeaturePoint(String at, int stage, int channels, int reduction) {
+    }
+
+    /**
+     * The maps timm's ByobNet lists in feature_info (what features_only returns), in order: the
+     * stem's stride-2 map where the stem has one inside it (the conv before its max pool, or the
+     * tiered stem's conv2 before its strided conv3), then the map entering each stage that
+     * strides (the stem's output or the previous stage's), then final_conv's output (the last
+     * stage's where there is no final conv).
+     */
+    private List<FeaturePoint> featurePoints() {
+        List<FeaturePoint> pts = new ArrayList<>();
+        boolean pool = cfg.stemPool().equals("maxpool"), tiered = cfg.stemType().equals("tiered");
+        if (pool) pts.add(new FeaturePoint("stem_mid", -1, cfg.stemChs(), 2));
+        else if (tiered) pts.add(new FeaturePoint("stem_mid", -1, cfg.stemChs() / 2, 2));
+        int red = pool || tiered ? 4 : 2;
+        FeaturePoint prev = new FeaturePoint("stem", -1, cfg.stemChs(), red);
+        for (int i = 0; i < cfg.stages().size(); i++) {
+            List<Block> stage = cfg.stages().get(i);
+            int stride = stage.get(0).s();
+            if (stride != 1) pts.add(prev);
+            red *= stride;
+            prev = new FeaturePoint("stage", i, stage.get(stage.size() - 1).c(), red);
+        }
+        pts.add(new FeaturePoint("final", -1, cfg.numFeatures() > 0 ? cfg.numFeatures() : prev.channels(), red));
+        return pts;
+    }
+
+    /** The pre-logits vector (forward_head(pre_logits=True): the pooled final_conv output) and timm's feature_info maps. */
+    @Override
+    public Backbone backbone() {
+        List<FeaturePoint> pts = featurePoints();
+        return Backbone.of(pts.get(pts.size() - 1).channels(), pts.stream().mapToInt(FeaturePoint::channels).toArray(),
+                pts.stream().mapToInt(FeaturePoint::reduction).toArray());
+    }
+
+    /** Marks {@code x} if it is one of the feature_info maps. */
+    private void mark(Taps taps, String at, int stage, Value x) {
+        List<FeaturePoint> pts = featurePoints();
+        for (int i = 0; i < pts.size(); i++) {
+            if (pts.get(i).at().equals(at) && pts.get(i).stage() == stage) taps.feature(i, x);
+        }
     }
 
     @Override
@@ -245,7 +372,9 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
 
     @Override
     public Value forward(Graph g, Scope w, Value image) {
-        Value x = stem(w.scope("stem"), image);
+        Taps taps = Taps.of(g);
+        Value x = stem(w.scope("stem"), image, taps);
+        mark(taps, "stem", -1, x);
         for (int i = 0; i < cfg.stages().size(); i++) {
             List<Block> stage = cfg.stages().get(i);
             for (int j = 0; j < stage.size(); j++) {
@@ -254,18 +383,21 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
                 final Value in = x;
                 x = g.named("stages." + i + "." + j, () -> block(b, in, blk));
             }
+            mark(taps, "stage", i, x);
         }
         int c = Math.toIntExact(x.dim(1));
         if (cfg.numFeatures() > 0) {
             x = Layers.convNormAct(w.scope("final_conv"), x, cfg.numFeatures(), 1, 1, 1, cfg.act());
             c = cfg.numFeatures();
         }
+        mark(taps, "final", -1, x);
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
+        taps.embedding(pooled);                                 // forward_head(pre_logits=True)
         Scope fc = w.scope("head.fc");
         return g.gemm(pooled, fc.param("weight", cfg.numClasses(), c), fc.param("bias", cfg.numClasses()), true);
     }
 
-    private Value stem(Scope s, Value x) {
+    private Value stem(Scope s, Value x, Taps taps) {
         Graph g = s.graph();
         int chs = cfg.stemChs();
         boolean pool = cfg.stemPool().equals("maxpool");
@@ -275,6 +407,7 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
                 int[] outs = {3 * chs / 8, chs / 2, chs};
                 for (int i = 0; i < 3; i++) {
                     int stride = i == 0 || (i == 2 && !pool) ? 2 : 1;
+                    if (i == 2 && !pool) mark(taps, "stem_mid", -1, x);   // conv2's map, before the strided conv3
                     x = Layers.convNormAct(s.scope("conv" + (i + 1)), x, outs[i], 3, stride, 1, cfg.act());
                 }
             }
@@ -284,6 +417,7 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
             }
             default -> throw new IllegalArgumentException("stem type '" + cfg.stemType() + "' (expected tiered, 7x7 or 3x3)");
         }
+        if (pool) mark(taps, "stem_mid", -1, x);                 // the map before the max pool
         return pool ? g.maxPool2d(x, new int[]{3, 3}, new int[]{2, 2}, new int[]{1, 1, 1, 1}, false) : x;
     }
 

@@ -7,8 +7,11 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -93,6 +96,30 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
     /** The same model emitting the re-parameterised (fused) graph. */
     public FFNet reparameterized() {
         return new FFNet(name, cfg.withReparameterize(true), pre);
+    }
+
+    /**
+     * The pre-logits vector (mean pool of the final BatchNorm's output, what {@code head} reads)
+     * and four feature maps at strides 4, 8, 16, 32 as the authors' detection backbone
+     * ({@code detection/mmdet_custom/models/backbones/ffnet.py} FFNet; the segmentation one is the
+     * same) returns them: each stage's output through its own channels-first LayerNorm
+     * {@code norm{i}}. Stride-2 convs round odd sizes up, so maps are ⌈H/r⌉.
+     */
+    @Override
+    public Backbone backbone() {
+        int[] e = cfg.embedDim();
+        int[] r = new int[e.length];
+        for (int i = 0; i < e.length; i++) r[i] = 1 << (i + 2);
+        return Backbone.of(e[e.length - 1], e, r);
+    }
+
+    /** Any square size: FFNet is convolutional throughout (SE pools globally); stride-2 convs round odd sizes up. */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "FFNet's configuration has one image size (square inputs only)", 1);
+        if (height < 1) throw badSize(height, width, "the size must be positive", 1);
+        return new FFNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
     }
 
     @Override
@@ -211,6 +238,7 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
         int[] e = cfg.embedDim();
         Value x = g.gelu(convBn(w.scope("patch_embed.0"), image, cfg.inDim(), 3, 2, 1));
         x = convBn(w.scope("patch_embed.2"), x, e[0], 3, 2, 1);
+        Taps taps = Taps.of(g);
         for (int i = 0; i < e.length; i++) {
             int off = 0;
             if (i > 0) {
@@ -225,8 +253,31 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
                 final int si = i, di = d;
                 x = g.named("stages." + i + "." + (off + d), () -> block(b, in, si, di % 2 == 0 && cfg.useSes()[si]));
             }
+            if (taps.wants(i)) taps.feature(i, outputNorm(w.scope("norm" + i), x));
         }
-        return head(w, x, e[e.length - 1]);
+        return head(w, x, e[e.length - 1], taps);
+    }
+
+    /**
+     * The detection backbone's {@code norm{i}}: a channels-first LayerNorm (eps 1e-6) on stage i's
+     * output, built only when feature i is returned. A classification checkpoint has no
+     * {@code norm{i}.*}; then it is the identity LayerNorm PyTorch initialises (weight 1, bias 0), as
+     * the authors' backbone has before detection training. A detection checkpoint's values are read.
+     */
+    private static Value outputNorm(Scope s, Value x) {
+        Graph g = s.graph();
+        int c = Math.toIntExact(x.dim(1));
+        String doc = "identity LayerNorm as initialised (not in a classification checkpoint)";
+        Value weight = s.has("weight") ? s.param("weight", c) : s.derived("weight", doc, filled(c, 1f), c);
+        Value bias = s.has("bias") ? s.param("bias", c) : s.derived("bias", doc, filled(c, 0f), c);
+        Value n = g.layerNorm(g.transpose(x, 0, 2, 3, 1), weight, bias, 1e-6f, -1);
+        return g.transpose(n, 0, 3, 1, 2);
+    }
+
+    private static float[] filled(int n, float v) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, v);
+        return a;
     }
 
     /** Conv2d_BN_skip: {@code x + conv1x1(BN(x))} (BN before the bias-free conv). */
@@ -300,19 +351,32 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
         return g.mul(x, g.sigmoid(z));
     }
 
-    /** Final BatchNorm, mean pool, Linear (fused: the BatchNorm folded into the Linear). */
-    private Value head(Scope w, Value x, int c) {
+    /**
+     * Final BatchNorm, mean pool, Linear (fused: the BatchNorm folded into the Linear). The
+     * embedding is the pooled BatchNorm output; fused, the BatchNorm's per-channel affine applied
+     * to the pooled vector (pooling commutes with it), a branch only an embedding build keeps.
+     */
+    private Value head(Scope w, Value x, int c, Taps taps) {
         Graph g = w.graph();
         int k = cfg.numClasses();
         Scope h = w.scope("head");
         if (!fused()) {
             Value p = g.reshape(g.globalAvgPool(batchNorm(w.scope("norm"), x)), -1, c);
+            taps.embedding(p);                                  // flatten(avgpool(norm(x))): what head reads
             return g.gemm(p, h.param("weight", k, c), h.param("bias", k), true);
         }
-        BatchNorm.Folded f = BatchNorm.foldBefore(h.floats("weight", k, c), h.floats("bias", k),
-                BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS));
+        double[][] a = BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS);
+        BatchNorm.Folded f = BatchNorm.foldBefore(h.floats("weight", k, c), h.floats("bias", k), a);
         float[] fw = f.weight(), fb = f.bias();
         Value p = g.reshape(g.globalAvgPool(x), -1, c);
+        float[] scale = new float[c], shift = new float[c];
+        for (int i = 0; i < c; i++) {
+            scale[i] = (float) a[0][i];
+            shift[i] = (float) a[1][i];
+        }
+        Scope n = w.scope("norm");
+        taps.embedding(g.add(g.mul(p, n.derived("scale_pooled", "BatchNorm scale γ/√(σ²+ε)", scale, c)),
+                n.derived("shift_pooled", "BatchNorm shift β − μ·scale", shift, c)));
         return g.gemm(p, h.derived("weight_fused", "final BatchNorm folded in", fw, k, c), h.derived("bias_fused", null, fb, k), true);
     }
 

@@ -7,8 +7,11 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -64,6 +67,54 @@ public final class SpaRTAN extends FamilyArchitecture<SpaRTAN.Config> {
         return new SpaRTAN(name, c, Preprocessing.imagenet(c.imgSize(), 1.0, "bilinear"));
     }
 
+    /**
+     * The pooled vector {@code linear} reads and one feature map per layer that has blocks: the
+     * output of its last block, before the downsampling that follows it. The authors' repository
+     * has no detection or segmentation backbone class, so these are the stage outputs (what timm's
+     * features_only takes). A layer without blocks has no output of its own and is no stage (and no
+     * downsampling follows it). Reductions: 4 after the stem, ×2 per downsampling; the 2×2
+     * stride-2 downsamplings drop an odd row/column, so maps are ⌊·⌋ there, not ⌈H/r⌉.
+     */
+    @Override
+    public Backbone backbone() {
+        java.util.List<int[]> st = new java.util.ArrayList<>();
+        int n = cfg.layerDepths().length, dim = cfg.initDim(), r = 4;
+        for (int layer = 0; layer < n; layer++) {
+            if (cfg.layerDepths()[layer] == 0) continue;
+            st.add(new int[]{dim, r});
+            if (layer != n - 1) {
+                dim = cfg.dims().length > 0 ? cfg.dims()[layer] : dim * 2;
+                r *= 2;
+            }
+        }
+        return Backbone.of(dim, st.stream().mapToInt(a -> a[0]).toArray(), st.stream().mapToInt(a -> a[1]).toArray());
+    }
+
+    /** Downsamplings after the stem: one after every layer with blocks but the last. */
+    private int downsamplings() {
+        int k = 0, n = cfg.layerDepths().length;
+        for (int layer = 0; layer < n - 1; layer++) if (cfg.layerDepths()[layer] != 0) k++;
+        return k;
+    }
+
+    /**
+     * Any square size whose last map is at least 1×1: SpaRTAN is convolutional (its GroupNorms,
+     * mean-centring and squeeze-excites take statistics of whole maps). The stem's stride-2 3×3
+     * convs round up, each 2×2 stride-2 downsampling rounds down, so the size must be at least
+     * 4·2^k − 3 for k downsamplings.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "SpaRTAN's configuration has one image size (square inputs only)", 1);
+        int min = 4 * (1 << downsamplings()) - 3;
+        if (height < min) {
+            throw badSize(height, width, "the input must be at least " + min + "x" + min + " (two stride-2 stem convs and "
+                    + downsamplings() + " 2x2 stride-2 downsamplings leave a 1x1 map)", 1);
+        }
+        return new SpaRTAN(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public void declareIgnorable(Weights w) {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
@@ -73,7 +124,8 @@ public final class SpaRTAN extends FamilyArchitecture<SpaRTAN.Config> {
     public Value forward(Graph g, Scope w, Value image) {
         Value x = g.gelu(convNorm(w.scope("conv.0"), image, cfg.initDim() / 2, 3, 2, 1, 1, 1));
         x = g.gelu(convNorm(w.scope("conv.1"), x, cfg.initDim(), 3, 2, 1, 1, 1));
-        int n = cfg.layerDepths().length, mid = n / 2, idx = 0, dim = cfg.initDim();
+        int n = cfg.layerDepths().length, mid = n / 2, idx = 0, dim = cfg.initDim(), stage = 0;
+        Taps taps = Taps.of(g);
         for (int layer = 0; layer < n; layer++) {
             for (int j = 0; j < cfg.layerDepths()[layer]; j++) {
                 Scope b = w.scope("layers", idx);
@@ -83,6 +135,7 @@ public final class SpaRTAN extends FamilyArchitecture<SpaRTAN.Config> {
                 x = g.named("layers." + idx, () -> block(b, in, d, cfg.expandRatios().length > 0 ? cfg.expandRatios()[l] : 1, grouped));
                 idx++;
             }
+            if (cfg.layerDepths()[layer] != 0) taps.feature(stage++, x);   // the layer's last block (no backbone class upstream)
             if (cfg.layerDepths()[layer] != 0 && layer != n - 1) {
                 int out = cfg.dims().length > 0 ? cfg.dims()[layer] : dim * 2;
                 x = g.silu(convNorm(w.scope("layers", idx), x, out, 2, 2, 0, 1, 1));
@@ -91,6 +144,7 @@ public final class SpaRTAN extends FamilyArchitecture<SpaRTAN.Config> {
             }
         }
         Value pooled = g.reshape(g.globalAvgPool(x), -1, dim);
+        taps.embedding(pooled);                                 // what linear reads
         Scope lin = w.scope("linear");
         return g.gemm(pooled, lin.param("weight", cfg.numClasses(), dim), lin.param("bias", cfg.numClasses()), true);
     }
