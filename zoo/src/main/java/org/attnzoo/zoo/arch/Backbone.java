@@ -16,8 +16,9 @@ import java.util.stream.Collectors;
 public record Backbone(int embeddingDim, List<Stage> stages) {
 
     /**
-     * One feature map: {@code features.<index>} of shape {@code [N, channels, ⌈H/reduction⌉, ⌈W/reduction⌉]}
-     * (exactly H/reduction where the input size divides; padded families round up).
+     * One feature map: {@code features.<index>} of shape {@code [N, channels, H/reduction, W/reduction]}
+     * where the input size divides; otherwise each family rounds as its upstream layers do (padding
+     * stems and convolutions round up, 2x2 stride-2 downsamples and pools round down).
      */
     public record Stage(int index, int channels, int reduction) {
     }
