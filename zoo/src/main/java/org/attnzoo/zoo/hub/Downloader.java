@@ -602,37 +602,19 @@ public final class Downloader {
         long done = have;
         long total = -1;
         try {
-            URI current = url;
-            int code;
-            for (int hop = 0; ; hop++) {
-                c = open(current);
-                if (have > 0) {
-                    c.setRequestProperty("Range", "bytes=" + have + "-");
-                    String validator = meta == null ? null
-                            : meta.etag() != null && !meta.etag().startsWith("W/") ? meta.etag() : meta.lastModified();
+            final long from = have;
+            final PartMeta resume = meta;
+            c = connect(url, conn -> {
+                if (from > 0) {
+                    conn.setRequestProperty("Range", "bytes=" + from + "-");
+                    String validator = resume == null ? null
+                            : resume.etag() != null && !resume.etag().startsWith("W/") ? resume.etag() : resume.lastModified();
                     if (validator != null) {
-                        c.setRequestProperty("If-Range", validator);
+                        conn.setRequestProperty("If-Range", validator);
                     }
                 }
-                code = c.getResponseCode();
-                if (code >= 300 && code < 400 && code != 304) {
-                    String loc = c.getHeaderField("Location");
-                    c.disconnect();
-                    c = null;
-                    if (loc == null || hop >= MAX_REDIRECTS) {
-                        throw new DownloadException(DownloadException.Kind.HTTP_STATUS, url, (loc == null
-                                ? "HTTP " + code + " without a Location header at " : "too many redirects at ") + url);
-                    }
-                    URI next = current.resolve(loc);
-                    if ("https".equalsIgnoreCase(current.getScheme()) && !"https".equalsIgnoreCase(next.getScheme())) {
-                        throw new DownloadException(DownloadException.Kind.HTTP_STATUS, url,
-                                "refusing redirect from https to " + next.getScheme() + " at " + url);
-                    }
-                    current = next;
-                    continue;
-                }
-                break;
-            }
+            });
+            int code = c.getResponseCode();
             MessageDigest md = Hashing.sha256();
             switch (code) {
                 case 200: {
@@ -748,6 +730,58 @@ public final class Downloader {
         } catch (SocketTimeoutException e) {
             throw new DownloadException(DownloadException.Kind.TIMEOUT, url, "timed out after " + seconds(readTimeout)
                     + " at " + url + " (after " + done + (total >= 0 ? " of " + total : "") + " bytes)", true, e);
+        }
+    }
+
+    /**
+     * Opens {@code url} with this downloader's proxy, timeouts and user agent, following up to
+     * {@value #MAX_REDIRECTS} redirects (never from https to http); {@code configure} sets request
+     * headers on each hop. Returns the connection of the final response (its code already read).
+     */
+    private HttpURLConnection connect(URI url, java.util.function.Consumer<HttpURLConnection> configure) throws IOException {
+        URI current = url;
+        for (int hop = 0; ; hop++) {
+            HttpURLConnection c = open(current);
+            configure.accept(c);
+            int code = c.getResponseCode();
+            if (code < 300 || code >= 400 || code == 304) return c;
+            String loc = c.getHeaderField("Location");
+            c.disconnect();
+            if (loc == null || hop >= MAX_REDIRECTS) {
+                throw new DownloadException(DownloadException.Kind.HTTP_STATUS, url, (loc == null
+                        ? "HTTP " + code + " without a Location header at " : "too many redirects at ") + url);
+            }
+            URI next = current.resolve(loc);
+            if ("https".equalsIgnoreCase(current.getScheme()) && !"https".equalsIgnoreCase(next.getScheme())) {
+                throw new DownloadException(DownloadException.Kind.HTTP_STATUS, url,
+                        "refusing redirect from https to " + next.getScheme() + " at " + url);
+            }
+            current = next;
+        }
+    }
+
+    /**
+     * GETs a small document (a remote registry index) over the same HTTP client as downloads: the
+     * proxy settings, timeouts, user agent and redirect rules this downloader honours. Reads at most
+     * {@code maxBytes + 1} bytes, so a caller can refuse an oversized answer unread.
+     */
+    public byte[] fetchDocument(URI url, int maxBytes, String accept) throws IOException {
+        if (offline) {
+            throw new IOException("offline mode (" + offlineReason + "): cannot fetch " + url);
+        }
+        HttpURLConnection c = null;
+        try {
+            c = connect(url, conn -> conn.setRequestProperty("Accept", accept));
+            int code = c.getResponseCode();
+            if (code / 100 != 2) throw statusError(code, c.getResponseMessage(), url);
+            try (InputStream in = c.getInputStream()) {
+                return in.readNBytes(maxBytes + 1);
+            }
+        } catch (SocketTimeoutException e) {
+            throw new DownloadException(DownloadException.Kind.TIMEOUT, url, "timed out at " + url + " (connect "
+                    + seconds(connectTimeout) + ", read " + seconds(readTimeout) + ")", true, e);
+        } finally {
+            if (c != null) c.disconnect();
         }
     }
 

@@ -127,9 +127,9 @@ public final class ModelHub {
         }
 
         public ModelHub build() throws IOException {
-            Registry r = registry != null ? registry : Registry.load(registryLocation, env);
-            ModelCache c = cache != null ? cache : ModelCache.fromEnv(env);
             Downloader d = downloader != null ? downloader : dl.build();
+            Registry r = registry != null ? registry : Registry.load(registryLocation, env, d);   // one HTTP client for both
+            ModelCache c = cache != null ? cache : ModelCache.fromEnv(env);
             return new ModelHub(r, c, d);
         }
     }

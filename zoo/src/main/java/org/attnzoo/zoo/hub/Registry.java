@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -120,6 +119,11 @@ public final class Registry {
      * when {@value Env#OFFLINE_VAR} is set.
      */
     public static Registry load(String location, Env env) throws IOException {
+        return load(location, env, null);
+    }
+
+    /** {@link #load(String, Env)} fetching remote indexes through {@code http} (null: a downloader configured from {@code env}). */
+    public static Registry load(String location, Env env, Downloader http) throws IOException {
         String loc = location != null && !location.isBlank() ? location.trim()
                 : env.get(Env.REGISTRY_VAR).orElse(null);
         if (loc == null) {
@@ -133,7 +137,7 @@ public final class Registry {
             throw new IOException("offline mode (" + Env.OFFLINE_VAR + "=1): cannot load the registry from "
                     + loc + "; point " + Env.REGISTRY_VAR + " at a local file instead");
         }
-        return fromUrl(uri);
+        return fromUrl(uri, http != null ? http : Downloader.fromEnv(env));
     }
 
     /** Reads an index file. */
@@ -145,8 +149,16 @@ public final class Registry {
         }
     }
 
-    /** Reads an index from an {@code http(s):} or {@code file:} URL (10 s connect, 30 s read timeouts). */
+    /** Reads an index from an {@code http(s):} or {@code file:} URL, with the process environment's HTTP settings. */
     public static Registry fromUrl(URI url) throws IOException {
+        return fromUrl(url, Downloader.fromEnv(Env.system()));
+    }
+
+    /**
+     * Reads an index from an {@code http(s):} or {@code file:} URL through {@code http}, the same
+     * client (proxy, timeouts, user agent, redirects) that downloads the weights.
+     */
+    public static Registry fromUrl(URI url, Downloader http) throws IOException {
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
         if (scheme.equals("file")) {
             return fromPath(Path.of(url));
@@ -154,27 +166,14 @@ public final class Registry {
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IOException("unsupported registry URL scheme: " + url);
         }
-        HttpURLConnection c = (HttpURLConnection) url.toURL().openConnection();
-        c.setConnectTimeout(10_000);
-        c.setReadTimeout(30_000);
-        c.setRequestProperty("Accept", "application/json");
-        c.setRequestProperty("User-Agent", Downloader.defaultUserAgent());
+        byte[] body;
         try {
-            int code = c.getResponseCode();
-            if (code == 404) {
-                throw new IOException("registry not found at " + url);
-            }
-            if (code / 100 != 2) {
-                throw new IOException("HTTP " + code + " loading the registry from " + url);
-            }
-            try (InputStream in = c.getInputStream()) {
-                return parse(in, url.toString());
-            }
-        } catch (java.net.SocketTimeoutException e) {
-            throw new IOException("timed out loading the registry from " + url, e);
-        } finally {
-            c.disconnect();
+            body = http.fetchDocument(url, MAX_INDEX_BYTES, "application/json");
+        } catch (DownloadException e) {
+            if (e.kind() == DownloadException.Kind.NOT_FOUND) throw new IOException("registry not found at " + url, e);
+            throw new IOException("cannot load the registry: " + e.getMessage(), e);
         }
+        return parse(new java.io.ByteArrayInputStream(body), url.toString());
     }
 
     /** Largest index accepted (the bundled one is about 200 KB); a larger one is refused unread. */

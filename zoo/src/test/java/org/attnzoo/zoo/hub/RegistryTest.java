@@ -183,6 +183,21 @@ class RegistryTest {
         }
     }
 
+    /** The registry is fetched by the downloader's HTTP client: its user agent, its redirect rules, its offline switch. */
+    @Test
+    void remoteRegistryGoesThroughTheDownloadersClient() throws Exception {
+        try (TestHttpServer server = TestHttpServer.start()) {
+            server.serve("/reg.json", Files.readAllBytes(copyResource("/hub/extra-registry.json")));
+            Downloader http = Downloader.builder().env(Env.empty()).userAgent("attnzoo-test/1").build();
+            Registry r = Registry.load(server.uri("/reg.json").toString(), Env.empty(), http);
+            assertThat(r.models()).extracting(ModelEntry::name).containsExactly("extra_net");
+            assertThat(server.requests().get(0).userAgent).isEqualTo("attnzoo-test/1");
+            Downloader off = Downloader.builder().env(Env.empty()).offline(true).build();
+            assertThatThrownBy(() -> Registry.fromUrl(server.uri("/reg.json"), off)).hasMessageContaining("offline mode");
+            assertThat(server.requests()).hasSize(1);
+        }
+    }
+
     @Test
     void mergeOverlaysEntriesByName() throws Exception {
         Registry extra = Registry.fromPath(copyResource("/hub/extra-registry.json"));

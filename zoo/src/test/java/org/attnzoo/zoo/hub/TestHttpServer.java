@@ -33,6 +33,7 @@ final class TestHttpServer implements AutoCloseable {
         final String path;
         final String range;
         final String ifRange;
+        volatile String userAgent;
         volatile int status;
         volatile long bytesSent;
 
@@ -143,6 +144,7 @@ final class TestHttpServer implements AutoCloseable {
         URI reqUri = ex.getRequestURI();
         Request req = new Request(ex.getRequestMethod(), reqUri.toString(), reqUri.getPath(),
                 ex.getRequestHeaders().getFirst("Range"), ex.getRequestHeaders().getFirst("If-Range"));
+        req.userAgent = ex.getRequestHeaders().getFirst("User-Agent");
         synchronized (log) {
             log.add(req);
         }
