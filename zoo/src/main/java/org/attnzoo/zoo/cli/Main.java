@@ -11,9 +11,9 @@ import java.util.Properties;
 /** {@code bin/attnzoo}: build, convert, run and benchmark vision-attention models as ONNX. */
 @Command(name = "attnzoo", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Build, convert, run and benchmark vision-attention models as ONNX.",
-        subcommands = {ZooCommands.ListCommand.class, ZooCommands.InfoCommand.class, ZooCommands.PullCommand.class,
-                ZooCommands.RunCommand.class, ConvertCommand.class, InferCommand.class, BenchCommand.class,
-                ZooCommands.VerifyCommand.class, ZooCommands.CacheCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ListCommand.class, InfoCommand.class, PullCommand.class,
+                RunCommand.class, ConvertCommand.class, InferCommand.class, BenchCommand.class,
+                VerifyCommand.class, CacheCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
