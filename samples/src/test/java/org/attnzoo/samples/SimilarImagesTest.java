@@ -14,6 +14,16 @@ class SimilarImagesTest {
     @TempDir
     Path home;
 
+    /** A project using the zoo as a library does not inherit the CLI's libraries (optional dependencies), and needs none of them. */
+    @Test
+    void theLibraryCarriesNoCliDependencies() {
+        for (String cls : new String[]{"picocli.CommandLine", "me.tongfei.progressbar.ProgressBar"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Class.forName(cls)).as(cls).isInstanceOf(ClassNotFoundException.class);
+        }
+        assertThat(org.attnzoo.zoo.hub.ProgressReporters.barAvailable()).isFalse();
+        assertThat(org.attnzoo.zoo.AttnZoo.consoleProgress()).isNotNull();
+    }
+
     @Test
     void theQueryRanksFirstAndTheRestFollowInOrder() throws Exception {
         try (AttnZoo zoo = AttnZoo.of(ModelHub.builder().cacheRoot(home).offline(true).build())) {

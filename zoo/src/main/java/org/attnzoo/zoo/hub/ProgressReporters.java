@@ -8,7 +8,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
-/** Ready-made {@link ProgressListener}s for command-line use. */
+/** Ready-made {@link ProgressListener}s for command-line use (the bar needs the optional progress-bar library). */
 public final class ProgressReporters {
 
     private ProgressReporters() {
@@ -19,7 +19,20 @@ public final class ProgressReporters {
      * ({@code System.console() != null}), otherwise plain lines (logs, CI, pipes).
      */
     public static ProgressListener forConsole() {
-        return System.console() != null ? bar(System.err) : lines(System.err);
+        return System.console() != null && barAvailable() ? bar(System.err) : lines(System.err);
+    }
+
+    /**
+     * Whether the progress-bar library is on the class path: the CLI jar bundles it; a project using
+     * the zoo as a library does not inherit it (an optional dependency) and gets plain lines.
+     */
+    public static boolean barAvailable() {
+        try {
+            Class.forName("me.tongfei.progressbar.ProgressBar", false, ProgressReporters.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /** A listener that prints nothing. */
@@ -29,6 +42,9 @@ public final class ProgressReporters {
 
     /** A terminal progress bar (me.tongfei progressbar) written to {@code out}. */
     public static ProgressListener bar(PrintStream out) {
+        if (!barAvailable()) {
+            throw new IllegalStateException("no progress bar: me.tongfei:progressbar is not on the class path (use lines(...) or add the dependency)");
+        }
         return new BarListener(out);
     }
 
