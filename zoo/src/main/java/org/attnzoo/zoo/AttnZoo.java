@@ -151,13 +151,9 @@ public final class AttnZoo implements AutoCloseable {
         }
     }
 
-    /** The card's preprocessing in the SDK's form. */
+    /** The card's preprocessing (the SDK's one preprocessing type, which the registry reads directly). */
     public static Preprocessing preprocessing(ModelEntry e) {
-        var p = e.preprocessing();
-        return new Preprocessing(p.inputSize().stream().mapToInt(Integer::intValue).toArray(),
-                p.mean().stream().mapToDouble(Double::doubleValue).toArray(),
-                p.std().stream().mapToDouble(Double::doubleValue).toArray(),
-                p.cropPct(), p.interpolation().name().toLowerCase(java.util.Locale.ROOT), p.cropMode());
+        return e.preprocessing();
     }
 
     /** Labels of a card: a label set shipped with AttnZoo ({@code imagenet-1k}, {@code digits}). */

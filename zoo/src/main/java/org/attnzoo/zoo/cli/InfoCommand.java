@@ -77,8 +77,8 @@ final class InfoCommand implements Callable<Integer> {
         out.println("  parity:        " + e.parity().status().id() + (e.parity().reason() == null ? "" : " — " + e.parity().reason()));
         if (e.reportedTop1() != null) out.println("  reported top1: " + e.reportedTop1());
         var p = e.preprocessing();
-        out.println("  preprocessing: input " + p.inputSize() + ", mean " + p.mean() + ", std " + p.std()
-                + ", crop_pct " + p.cropPct() + ", " + p.interpolation().name().toLowerCase(Locale.ROOT)
+        out.println("  preprocessing: input " + java.util.Arrays.toString(p.inputSize()) + ", mean " + java.util.Arrays.toString(p.mean())
+                + ", std " + java.util.Arrays.toString(p.std()) + ", crop_pct " + p.cropPct() + ", " + p.interpolation()
                 + ("squash".equals(p.cropMode()) ? ", squash (both sides resized, no aspect ratio kept)" : ""));
         out.println("  labels:        " + e.labels());
         if (Architectures.exists(e.name())) printOutputs(Architectures.get(e.name()), out);

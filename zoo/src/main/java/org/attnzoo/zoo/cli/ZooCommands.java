@@ -37,7 +37,8 @@ final class ZooCommands {
     private ZooCommands() {
     }
 
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .registerModule(org.attnzoo.zoo.hub.PreprocessingJson.MODULE);
 
     /** Options every zoo verb shares. */
     static final class HubOptions {

@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.hub;
 
+import org.attnzoo.sdk.model.Preprocessing;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;

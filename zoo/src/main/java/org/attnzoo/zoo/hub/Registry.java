@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.hub;
 
+import org.attnzoo.sdk.model.Preprocessing;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -55,7 +56,8 @@ public final class Registry {
     private static final ObjectMapper MAPPER = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            .enable(SerializationFeature.INDENT_OUTPUT);
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .registerModule(PreprocessingJson.MODULE);
 
     private static volatile Registry bundled;
 
@@ -569,15 +571,14 @@ public final class Registry {
     private static void validatePreprocessing(Preprocessing p, String where) {
         check(p != null, where, "preprocessing is required");
         String pw = where + ".preprocessing";
-        check(p.inputSize() != null && p.inputSize().size() == 3 && p.inputSize().stream().allMatch(x -> x != null && x > 0),
-                pw, "input_size must be [C, H, W] with positive values, got " + p.inputSize());
-        int c = p.channels();
-        check(p.mean() != null && p.mean().size() == c && p.mean().stream().allMatch(x -> x != null), pw,
-                "mean must have " + c + " values, got " + p.mean());
-        check(p.std() != null && p.std().size() == c && p.std().stream().allMatch(x -> x != null && x > 0), pw,
-                "std must have " + c + " positive values, got " + p.std());
+        check(p.inputSize() != null && p.inputSize().length == 3 && java.util.Arrays.stream(p.inputSize()).allMatch(x -> x > 0),
+                pw, "input_size must be [C, H, W] with positive integers, got " + java.util.Arrays.toString(p.inputSize()));
+        int c = p.inputSize()[0];
+        check(p.mean() != null && p.mean().length == c && java.util.Arrays.stream(p.mean()).allMatch(Double::isFinite), pw,
+                "mean must have " + c + " values, got " + java.util.Arrays.toString(p.mean()));
+        check(p.std() != null && p.std().length == c && java.util.Arrays.stream(p.std()).allMatch(x -> x > 0 && Double.isFinite(x)), pw,
+                "std must have " + c + " positive values, got " + java.util.Arrays.toString(p.std()));
         check(p.cropPct() > 0 && p.cropPct() <= 2, pw, "crop_pct must be in (0, 2] (timm uses > 1 to pad), got " + p.cropPct());
-        check(p.cropMode().equals("center") || p.cropMode().equals("squash"), pw, "crop_mode must be center or squash, got " + p.cropMode());
         check(p.interpolation() != null, pw, "interpolation is required");
     }
 

@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.hub;
 
+import org.attnzoo.sdk.model.Preprocessing;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -27,8 +28,7 @@ final class Fixtures {
     }
 
     static Preprocessing imagenet224() {
-        return new Preprocessing(List.of(3, 224, 224), List.of(0.485, 0.456, 0.406), List.of(0.229, 0.224, 0.225),
-                0.875, Interpolation.BICUBIC);
+        return Preprocessing.imagenet(224, 0.875, "bicubic");
     }
 
     /** A file with plain URL sources (identical bytes at each). */

@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.hub;
 
+import org.attnzoo.sdk.model.Preprocessing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -39,7 +40,7 @@ class RegistryTest {
         assertThat(p.mean()).containsExactly(0.485, 0.456, 0.406);
         assertThat(p.std()).containsExactly(0.229, 0.224, 0.225);
         assertThat(p.cropPct()).isEqualTo(0.875);
-        assertThat(p.interpolation()).isEqualTo(Interpolation.BICUBIC);
+        assertThat(p.interpolation()).isEqualTo("bicubic");
 
         WeightVersion w = tiny.defaultWeights();
         assertThat(w.tag()).isEqualTo("convit_tiny.fb_in1k");
@@ -161,7 +162,7 @@ class RegistryTest {
         ModelEntry e = fromEnv.model("extra_net");
         assertThat(e.labelsFile()).contains("labels.txt");
         assertThat(e.parity().status()).isEqualTo(ParityStatus.UNSUPPORTED);
-        assertThat(e.preprocessing().interpolation()).isEqualTo(Interpolation.BILINEAR);
+        assertThat(e.preprocessing().interpolation()).isEqualTo("bilinear");
         assertThat(e.defaultWeights().file("labels.txt")).isPresent();
         assertThatThrownBy(() -> Registry.load(Env.of(Map.of(Env.REGISTRY_VAR, tmp.resolve("none.json").toString()))))
                 .isInstanceOf(IOException.class).hasMessageContaining("none.json");
@@ -223,9 +224,9 @@ class RegistryTest {
         assertInvalid(good.replaceFirst("\"sha256\" : null", "\"sha256\" : \"ABC\""),
                 "models[0] (convit_tiny).weights[0].files[0]: sha256 must be 64 lowercase hex digits");
         assertInvalid(good.replaceFirst("\"crop_pct\" : 0.875", "\"crop_pct\" : 2.5"), "crop_pct must be in (0, 2]");
-        assertInvalid(good.replaceFirst("\"crop_pct\"", "\"crop_percent\""), "Missing required creator property 'crop_pct'");
+        assertInvalid(good.replaceFirst("\"crop_pct\"", "\"crop_percent\""), "Missing required property 'crop_pct' in preprocessing");
         assertInvalid(good.replaceFirst("\"crop_pct\" : 0.875", "\"crop_pct\" : 0.875, \"crop_percent\" : 0.9"),
-                "Unrecognized field \"crop_percent\"");
+                "Unrecognized field \"crop_percent\" in preprocessing");
         assertInvalid(good.replaceFirst("\"interpolation\" : \"bicubic\"", "\"interpolation\" : \"cubic\""), "cubic");
         assertInvalid(good.replaceFirst("\"labels\" : \"imagenet-1k\"", "\"labels\" : \"file:labels.txt\""),
                 "labels refers to file 'labels.txt'");
