@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.biformer.BiFormer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * BiFormer against the authors' code (bra_legacy) in float64 on random fp16-exact weights
@@ -38,6 +40,23 @@ class BiFormerParityTest {
         BiFormer arch = new BiFormer(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps as the authors' BiFormer_mm (each stage output through its extra_norms LayerNorm2d,
+     * at its initial identity), the embedding the head reads, and the model at 128x128.
+     */
+    @Test
+    void backboneOutputsMatchTheAuthorsDetectionBackbone() throws Exception {
+        String fixture = "biformer_reduced";
+        BiFormer.Config cfg = ParityFixture.config(fixture, BiFormer.Config.class);
+        BiFormer arch = new BiFormer(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        Path weights = ParityFixture.dir(fixture).resolve("weights.safetensors");
+        BackboneFixture.check(fixture, arch, weights, fixture, tmp);
+        BackboneFixture.checkAtSize(fixture, arch, weights, fixture, tmp, 128);
+        assertThatThrownBy(() -> arch.atSize(96, 96)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 64");
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices");
     }
 
     @Test

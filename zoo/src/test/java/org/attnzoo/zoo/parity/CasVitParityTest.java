@@ -7,6 +7,7 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.WeightMismatchException;
 import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.casvit.CasVit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +40,31 @@ class CasVitParityTest {
         CasVit arch = new CasVit(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps as the authors' fork_feat RCViT (detection/segmentation) returns them: each
+     * stage before the next downsampling through its norm0/2/4/6 BatchNorm at PyTorch's initial
+     * state; the embedding both heads read.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"casvit_reduced", "casvit_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsDetectionBackbone(String fixture) throws Exception {
+        CasVit.Config cfg = ParityFixture.config(fixture, CasVit.Config.class);
+        CasVit arch = new CasVit(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices");
+    }
+
+    /** The same weights at 80x80 (fully convolutional). */
+    @Test
+    void anotherSizeMatchesTheAuthorsModel() throws Exception {
+        String fixture = "casvit_reduced";
+        CasVit.Config cfg = ParityFixture.config(fixture, CasVit.Config.class);
+        CasVit arch = new CasVit(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 80);
+        assertThatThrownBy(() -> arch.atSize(80, 96)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.lsnet.LSNet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * LSNet against the authors' code in float64 on random fp16-exact weights (fixtures from
@@ -48,6 +50,37 @@ class LSNetParityTest {
      * the authors' main.py loads a plain state dict with strict=False: the checkpoint decides
      * whether head_dist is averaged in, whichever variant config converts it.
      */
+    /**
+     * Feature maps as the authors' detection backbone returns them (blocks1..4 outputs; the
+     * fixtures' 1x1 stage-4 map is where its resampled attention bias equals the classifier's) and
+     * the pooled embedding both heads read.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"lsnet_reduced", "lsnet_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsDetectionBackbone(String fixture) throws Exception {
+        LSNet.Config cfg = ParityFixture.config(fixture, LSNet.Config.class);
+        LSNet arch = new LSNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices");
+    }
+
+    /**
+     * Sizes giving the same stage-4 map keep the weights (48x48 against the authors' model built for
+     * it); others are refused with the valid range, also for a registered variant (200 to 256 at 224).
+     */
+    @Test
+    void otherSizesOnlyWhereTheAttentionBiasTableFits() throws Exception {
+        String fixture = "lsnet_reduced";
+        LSNet.Config cfg = ParityFixture.config(fixture, LSNet.Config.class);
+        LSNet arch = new LSNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 48);
+        assertThatThrownBy(() -> arch.atSize(80, 80)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid sizes: 8 to 64");
+        assertThatThrownBy(() -> LSNet.variant("lsnet_t").atSize(288, 288)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("valid sizes: 200 to 256");
+        assertThat(LSNet.variant("lsnet_t").atSize(256, 256).inputSize()).containsExactly(3, 256, 256);
+    }
+
     @Test
     void theCheckpointDecidesAboutTheDistillationHead() throws Exception {
         for (String fixture : new String[]{"lsnet_reduced", "lsnet_reduced_odd"}) {

@@ -11,6 +11,7 @@ import org.attnzoo.sdk.runtime.OnnxSession;
 import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.shvit.SHViT;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,6 +21,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * SHViT against timm's float64 outputs on random fp16-exact weights (BN statistics included), from
@@ -41,6 +43,30 @@ class SHViTParityTest {
         SHViT arch = new SHViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         ParityFixture.check(fixture + "/" + file, arch, ParityFixture.dir(fixture).resolve(file), fixture, tmp,
                 ParityFixture.meta(fixture).get("parameters").asLong());
+    }
+
+    /**
+     * Feature maps as the authors' downstream backbone (Partial_ViT_Exp: blocks1..3 outputs, the
+     * same as timm's features_only) and the pooled embedding, from both checkpoint layouts.
+     */
+    @ParameterizedTest
+    @CsvSource({"shvit_reduced,weights.safetensors", "shvit_reduced,authors.pth", "shvit_reduced_80,weights.safetensors"})
+    void backboneOutputsMatchTheAuthorsDownstreamBackbone(String fixture, String file) throws Exception {
+        SHViT.Config cfg = ParityFixture.config(fixture, SHViT.Config.class);
+        SHViT arch = new SHViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture + "/" + file, arch, ParityFixture.dir(fixture).resolve(file), fixture, tmp);
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices");
+    }
+
+    /** The same weights at 96x96 (no position bias: any size). */
+    @Test
+    void anotherSizeMatchesTimm() throws Exception {
+        String fixture = "shvit_reduced";
+        SHViT.Config cfg = ParityFixture.config(fixture, SHViT.Config.class);
+        SHViT arch = new SHViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 96);
+        assertThatThrownBy(() -> arch.atSize(96, 64)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
     }
 
     /** An authors' distillation checkpoint: head and head_dist are averaged at eval; two equal heads give the same logits. */

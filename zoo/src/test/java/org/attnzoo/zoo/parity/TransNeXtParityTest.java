@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.transnext.TransNeXt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * TransNeXt against the authors' code (pure-PyTorch aggregated attention) in float64 on random
@@ -36,6 +38,33 @@ class TransNeXtParityTest {
         TransNeXt arch = new TransNeXt(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps as the authors' detection backbone returns them (stage tokens after norm{i+1};
+     * for the A-A-A-A fixture, which that class cannot run, the classifier's norm outputs) and the
+     * embedding the head reads.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"transnext_reduced", "transnext_reduced_ft"})
+    void backboneOutputsMatchTheAuthorsDetectionBackbone(String fixture) throws Exception {
+        TransNeXt.Config cfg = ParityFixture.config(fixture, TransNeXt.Config.class);
+        TransNeXt arch = new TransNeXt(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices");
+    }
+
+    /** The same weights at 96x96 (the authors' model built with img_size 96, pretrain size kept); sizes it cannot take. */
+    @Test
+    void otherSizesMatchTheAuthorsModelBuiltForThem() throws Exception {
+        String fixture = "transnext_reduced";
+        TransNeXt.Config cfg = ParityFixture.config(fixture, TransNeXt.Config.class);
+        TransNeXt arch = new TransNeXt(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 96);
+        assertThatThrownBy(() -> arch.atSize(80, 80)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 32");
+        assertThatThrownBy(() -> TransNeXt.variant("transnext_micro_AAAA").atSize(32, 32))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 64");
     }
 
     @Test

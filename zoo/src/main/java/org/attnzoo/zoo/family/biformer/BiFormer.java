@@ -8,8 +8,11 @@ import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
 import org.attnzoo.sdk.tensor.DType;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -79,9 +82,41 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /**
+     * The pre-logits vector (the BatchNorm'd map, mean-pooled: what the head reads) and the four
+     * stage maps at strides 4, 8, 16, 32 of the authors' dense-prediction backbone
+     * ({@code object_detection/models_mm/biformer_mm.py BiFormer_mm}: each stage's output through
+     * its own {@code extra_norms[i]} LayerNorm2d).
+     */
+    @Override
+    public Backbone backbone() {
+        int[] e = cfg.embedDim();
+        return Backbone.of(e[e.length - 1], e.clone(), new int[]{4, 8, 16, 32});
+    }
+
+    /**
+     * Another square size: no absolute positions, but the bi-level routing stages (topk &gt; 0)
+     * cut their map into {@code n_win × n_win} windows (the authors' classification model has no
+     * padding, {@code auto_pad=False}), so each such stage's map must divide by {@code n_win}.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "BiFormer's configuration has one image size (square inputs only)", 1);
+        int last = -1;
+        for (int i = 0; i < 4; i++) if (cfg.topks()[i] > 0) last = i;
+        int multiple = last < 0 ? 32 : 4 * cfg.nWin() * (1 << last);
+        if (height % multiple != 0) {
+            throw badSize(height, width, "bi-level routing splits the stage-" + last + " map (1/" + (4 << last) + " of the input) into "
+                    + cfg.nWin() + "x" + cfg.nWin() + " windows without padding, so the size must be a multiple of " + multiple, multiple);
+        }
+        return new BiFormer(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int[] e = cfg.embedDim();
+        Taps taps = Taps.of(g);
         Scope st = w.scope("downsample_layers.0");
         Value x = g.gelu(convBn(st.scope("0"), st.scope("1"), image, e[0] / 2));
         x = convBn(st.scope("3"), st.scope("4"), x, e[0]);
@@ -93,8 +128,30 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
                 final int si = i;
                 x = g.named("stages." + i + "." + j, () -> block(b, in, si));
             }
+            if (taps.wants(i)) taps.feature(i, extraNorm(w.scope("extra_norms", i), x, e[i]));
         }
         return head(w, x, e[3]);
+    }
+
+    /**
+     * BiFormer_mm's {@code extra_norms[i]} (timm LayerNorm2d, eps 1e-6) on an NCHW stage output.
+     * A detection/segmentation checkpoint holds {@code extra_norms.i.*}; a classification one
+     * does not, and then this is the LayerNorm as PyTorch initialises it (weight 1, bias 0), which
+     * is what BiFormer_mm holds on ImageNet weights before dense training.
+     */
+    private static Value extraNorm(Scope s, Value x, int c) {
+        Graph g = s.graph();
+        Value gamma, beta;
+        if (s.has("weight")) {
+            gamma = s.param("weight", c);
+            beta = s.param("bias", c);
+        } else {
+            float[] one = new float[c];
+            java.util.Arrays.fill(one, 1f);
+            gamma = s.derived("weight", "identity LayerNorm2d (not in a classification checkpoint: PyTorch's initial weight 1)", one, c);
+            beta = s.derived("bias", "identity LayerNorm2d (PyTorch's initial bias 0)", new float[c], c);
+        }
+        return g.transpose(g.layerNorm(g.transpose(x, 0, 2, 3, 1), gamma, beta, 1e-6f, -1), 0, 3, 1, 2);
     }
 
     /** Conv 3×3 stride 2 (bias) + BatchNorm as one conv. */
@@ -206,14 +263,26 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
         return linear(s.scope("proj"), g.add(merged, lepe), dim, dim, true, null);
     }
 
-    /** BatchNorm2d, mean pool, Linear: the BatchNorm folded into the head. */
+    /**
+     * BatchNorm2d, mean pool, Linear: the BatchNorm folded into the head. The embedding is the
+     * pooled BatchNorm'd map (BatchNorm is per channel, so pooling first and then scaling is the
+     * same), built only for an embedding output.
+     */
     private Value head(Scope w, Value x, int c) {
         Graph g = w.graph();
         int k = cfg.numClasses();
-        BatchNorm.Folded f = BatchNorm.foldBefore(w.scope("head").floats("weight", k, c), w.scope("head").floats("bias", k),
-                BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS));
+        double[][] bn = BatchNorm.affine(w.scope("norm"), c, BatchNorm.DEFAULT_EPS);
+        BatchNorm.Folded f = BatchNorm.foldBefore(w.scope("head").floats("weight", k, c), w.scope("head").floats("bias", k), bn);
         float[] fw = f.weight(), fb = f.bias();
         Value p = g.reshape(g.globalAvgPool(x), -1, c);
+        float[] scale = new float[c], shift = new float[c];
+        for (int i = 0; i < c; i++) {
+            scale[i] = (float) bn[0][i];
+            shift[i] = (float) bn[1][i];
+        }
+        Scope n = w.scope("norm");
+        Taps.of(g).embedding(g.add(g.mul(p, n.derived("eval_scale", "BatchNorm as a per-channel scale (embedding only)", scale, c)),
+                n.derived("eval_shift", "BatchNorm as a per-channel shift (embedding only)", shift, c)));
         Scope h = w.scope("head");
         return g.gemm(p, h.derived("weight_folded", "final BatchNorm folded in", fw, k, c), h.derived("bias_folded", null, fb, k), true);
     }

@@ -6,8 +6,11 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -67,9 +70,37 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /**
+     * The pre-logits vector (the final BatchNorm'd map mean-pooled: what head and dist_head both
+     * read) and the four stage maps at strides 4, 8, 16, 32 as the authors' dense-prediction
+     * backbone returns them ({@code detection/model/rcvit.py} and {@code segmentation/model/rcvit.py},
+     * RCViT with {@code fork_feat=True}: the output of {@code network[0, 2, 4, 6]}, i.e. each stage
+     * before the next downsampling, through its own BatchNorm2d {@code norm0/2/4/6}).
+     */
+    @Override
+    public Backbone backbone() {
+        int[] e = cfg.embedDims();
+        int[] r = new int[e.length];
+        for (int i = 0; i < e.length; i++) r[i] = 1 << (i + 2);
+        return Backbone.of(e[e.length - 1], e.clone(), r);
+    }
+
+    /**
+     * Any square size: convolutions only (padded stride-2 convs round odd maps up, the channel
+     * operation pools globally), no position tables.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "CAS-ViT's configuration has one image size (square inputs only)", 1);
+        if (height < 1) throw badSize(height, width, "the size must be positive", 1);
+        return new CasVit(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int[] e = cfg.embedDims();
+        Taps taps = Taps.of(g);
         Scope pe = w.scope("patch_embed");
         Value x = g.relu(convThenBn(pe.scope("0"), pe.scope("1"), image, e[0] / 2, 3, 2, 1));
         x = g.relu(convThenBn(pe.scope("3"), pe.scope("4"), x, e[0], 3, 2, 1));
@@ -81,6 +112,7 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
                 final int dim = e[i];
                 x = g.named("network." + idx + "." + j, () -> block(b, in, dim));
             }
+            if (taps.wants(i)) taps.feature(i, outputNorm(w.scope("norm" + idx), x, e[i]));
             idx++;
             if (i < e.length - 1) {
                 Scope emb = w.scope("network", idx);
@@ -89,6 +121,32 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
             }
         }
         return head(w, x, e[e.length - 1]);
+    }
+
+    /**
+     * The fork_feat model's per-output BatchNorm2d {@code norm<idx>} (eval mode) on a stage map.
+     * A detection/segmentation checkpoint holds it; a classification one does not, and then it is
+     * the BatchNorm as PyTorch initialises it (weight 1, bias 0, running mean 0, running variance 1,
+     * so {@code x / sqrt(1 + 1e-5)}), which is what the authors' backbone holds on ImageNet weights
+     * before dense training (loaded with strict=False).
+     */
+    private static Value outputNorm(Scope bn, Value x, int c) {
+        double[][] a;
+        if (bn.has("weight")) {
+            a = BatchNorm.affine(bn, c, BatchNorm.DEFAULT_EPS);
+        } else {
+            a = new double[][]{new double[c], new double[c]};
+            java.util.Arrays.fill(a[0], 1 / Math.sqrt(1 + BatchNorm.DEFAULT_EPS));
+        }
+        float[] scale = new float[c], shift = new float[c];
+        for (int i = 0; i < c; i++) {
+            scale[i] = (float) a[0][i];
+            shift[i] = (float) a[1][i];
+        }
+        Graph g = bn.graph();
+        String how = bn.has("weight") ? "" : " (not in a classification checkpoint: PyTorch's initial BatchNorm2d)";
+        return g.add(g.mul(x, bn.derived("eval_scale", "BatchNorm2d as a per-channel scale" + how, scale, 1, c, 1, 1)),
+                bn.derived("eval_shift", "BatchNorm2d as a per-channel shift" + how, shift, 1, c, 1, 1));
     }
 
     /** A conv with bias followed by a BatchNorm, as one conv (padding {@code k/2}). */
@@ -186,6 +244,14 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
         for (int i = 0; i < wt.length; i++) wt[i] = (float) wf[i];
         for (int r = 0; r < k; r++) bt[r] = (float) bf[r];
         Value p = g.reshape(g.globalAvgPool(x), -1, c);
+        float[] scale = new float[c], shift = new float[c];
+        for (int i = 0; i < c; i++) {
+            scale[i] = (float) a[0][i];
+            shift[i] = (float) a[1][i];
+        }
+        Scope n = w.scope("norm");   // the embedding: BN(x) pooled = BN's per-channel affine of the pooled map
+        Taps.of(g).embedding(g.add(g.mul(p, n.derived("eval_scale", "BatchNorm as a per-channel scale (embedding only)", scale, c)),
+                n.derived("eval_shift", "BatchNorm as a per-channel shift (embedding only)", shift, c)));
         Scope h = w.scope("head");
         String doc = "final BatchNorm folded in" + (heads.length > 1 ? "; head and dist_head averaged" : "");
         return g.gemm(p, h.derived("weight_folded", doc, wt, k, c), h.derived("bias_folded", null, bt, k), true);

@@ -7,7 +7,10 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.zoo.arch.ImageConfig;
 import org.attnzoo.zoo.family.shvit.ConvBn;
 
@@ -78,6 +81,72 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked") || k.endsWith(".attention_bias_idxs"));
     }
 
+    // ------------------------------------------------------------------ backbone
+
+    /**
+     * The pre-logits vector (the pooled last map, which the head's BatchNorm1d + Linear and
+     * head_dist read) and the four stage maps at strides 8, 16, 32, 64: the outputs of blocks1..4,
+     * the tensors the authors' dense-prediction backbone returns ({@code detection/model/lsnet.py},
+     * {@code segmentation/model/lsnet.py}; each later stage after its downsampling, no extra norms;
+     * an empty stage returns its input).
+     *
+     * <p>One difference from that class, in stage 4 only: it builds every attention bias table
+     * for a 14×14 map (resizing a checkpoint's table bicubically to 14×14 when it loads) and resizes
+     * the gathered {@code [heads, 196, 196]} bias bicubically to the actual {@code N×N} on each
+     * forward; here the bias is the classification model's, the checkpoint's table gathered for the
+     * actual map. The two agree where the stage-4 map is 1×1 (the parity fixtures) and differ
+     * otherwise; feature maps 0–2 are the same in both.
+     */
+    @Override
+    public Backbone backbone() {
+        int[] d = cfg.embedDim();
+        int[] r = new int[d.length];
+        for (int i = 0; i < d.length; i++) r[i] = 8 << i;                 // the stem is three stride-2 convs whatever patch_size says
+        return Backbone.of(d[d.length - 1], d.clone(), r);
+    }
+
+    /** The stage-4 map side the authors' model derives from {@code img_size} (the size of its attention bias table). */
+    private int tableSide(int imgSize) {
+        int r = imgSize / cfg.patchSize();
+        if (r < 1) return 0;                                              // no map at all
+        for (int i = 1; i < cfg.embedDim().length; i++) r = (r - 1) / 2 + 1;
+        return r;
+    }
+
+    /** The stage-4 map side the convolutions give at an input size (each stride-2 conv rounds up). */
+    private int mapSide(int size) {
+        int r = size;
+        for (int i = 0; i < 3; i++) r = (r + 1) / 2;                     // the stride-8 stem
+        for (int i = 1; i < cfg.embedDim().length; i++) r = (r + 1) / 2;
+        return r;
+    }
+
+    /**
+     * Another square size only where the weights fit unchanged: the stage-4 attention bias holds one
+     * entry per (|dy|, |dx|) offset of the map the model was built for, so the size must give the
+     * same stage-4 map as the card's size (and the authors' model built for that size must expect
+     * that map: {@code img_size // patch_size} halved, rounding up, matches the convolutions).
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "LSNet's configuration has one image size (square inputs only)", 1);
+        int side = tableSide(cfg.imgSize());
+        if (height < 1 || tableSide(height) != side || mapSide(height) != side) {
+            int lo = -1, hi = -1;
+            for (int s = 1; s <= 64 * (side + 1) * cfg.patchSize(); s++) {
+                if (tableSide(s) == side && mapSide(s) == side) {
+                    if (lo < 0) lo = s;
+                    hi = s;
+                }
+            }
+            throw new IllegalArgumentException(name + " cannot run at " + height + "x" + width + ": the stage-4 attention bias table of "
+                    + "these weights is for a " + side + "x" + side + " map, so the input must give that map (valid sizes: "
+                    + lo + " to " + hi + ")");
+        }
+        return new LSNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     // ------------------------------------------------------------------ forward
 
     @Override
@@ -87,6 +156,7 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
         Value x = g.relu(ConvBn.apply(pe.scope("0"), image, dims[0] / 4, 3, 2, 1));
         x = g.relu(ConvBn.apply(pe.scope("2"), x, dims[0] / 2, 3, 2, 1));
         x = ConvBn.apply(pe.scope("4"), x, dims[0], 3, 2, 1);
+        Taps taps = Taps.of(g);
         for (int i = 0; i < dims.length; i++) {
             String stage = "blocks" + (i + 1);
             int off = 0;
@@ -102,6 +172,7 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
                 final int si = i, di = d;
                 x = g.named(stage + "." + (off + d), () -> block(b, in, si, di));
             }
+            taps.feature(i, x);                                           // blocks{i+1} output
         }
         return head(w, x, dims[dims.length - 1]);
     }
@@ -248,6 +319,7 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
         Graph g = w.graph();
         int k = cfg.numClasses();
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
+        Taps.of(g).embedding(pooled);                                     // what head (and head_dist) read
         String[] heads = hasDistillationHead(w) ? new String[]{"head", "head_dist"} : new String[]{"head"};
         double[] wf = new double[k * c], bf = new double[k];
         for (String hn : heads) {

@@ -10,7 +10,10 @@ import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
 import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.sdk.tensor.TensorData;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Arrays;
@@ -122,6 +125,35 @@ public final class SHViT extends FamilyArchitecture<SHViT.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    // ------------------------------------------------------------------ backbone
+
+    /**
+     * The pre-logits vector (the pooled map, which the head's BatchNorm1d + Linear, and an authors'
+     * head_dist, read; timm's forward_head(pre_logits=True)) and the three stage maps at strides
+     * 16, 32, 64 as the authors' downstream backbone returns them ({@code downstream/shvit.py}
+     * Partial_ViT_Exp: the outputs of blocks1, blocks2, blocks3, each stage after its leading
+     * downsampling; no extra norms).
+     */
+    @Override
+    public Backbone backbone() {
+        int[] d = cfg.embedDim();
+        int[] r = new int[d.length];
+        for (int i = 0; i < d.length; i++) r[i] = 16 << i;
+        return Backbone.of(d[d.length - 1], d.clone(), r);
+    }
+
+    /**
+     * Any square size: convolutions and single-head attention over the whole map, no position
+     * bias (padded stride-2 convs round odd maps up).
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "SHViT's configuration has one image size (square inputs only)", 1);
+        if (height < 1) throw badSize(height, width, "the size must be positive", 1);
+        return new SHViT(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     // ------------------------------------------------------------------ forward
 
     @Override
@@ -136,12 +168,14 @@ public final class SHViT extends FamilyArchitecture<SHViT.Config> {
             if (i < 3) x = g.relu(x);
         }
         int prev = stem;
+        Taps taps = Taps.of(g);
         for (int i = 0; i < dims.length; i++) {
             Scope st = w.scope("stages", i);
             int dim = dims[i];
             final Value in = x;
             final int p = prev, si = i;
             x = g.named("stages." + i, () -> stage(st, in, p, dim, si));
+            taps.feature(i, x);                                   // the authors' blocks{i+1} output
             prev = dim;
         }
         return head(w, x, prev);
@@ -252,6 +286,7 @@ public final class SHViT extends FamilyArchitecture<SHViT.Config> {
         Graph g = w.graph();
         int k = cfg.numClasses();
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
+        Taps.of(g).embedding(pooled);                             // what head (and head_dist) read
         double[] wf = new double[k * c];
         double[] bf = new double[k];
         String[] heads = w.has("head_dist.l.weight") ? new String[]{"head", "head_dist"} : new String[]{"head"};

@@ -7,8 +7,11 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -89,6 +92,46 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
         return new TransNeXt(name, c, p);
     }
 
+    /**
+     * The pre-logits vector (the mean of the last stage's normed tokens, what the head reads) and
+     * the four stage maps at strides 4, 8, 16, 32 as the authors' dense-prediction backbone returns
+     * them ({@code detection/maskrcnn/transnext_native.py} and {@code segmentation/*}: each stage's
+     * tokens after its own {@code norm{i+1}}, the same norms the classifier has, reshaped NCHW).
+     */
+    @Override
+    public Backbone backbone() {
+        int[] d = cfg.embedDims();
+        int[] r = new int[d.length];
+        for (int i = 0; i < d.length; i++) r[i] = 1 << (i + 2);
+        return Backbone.of(d[d.length - 1], d.clone(), r);
+    }
+
+    /**
+     * Another square size, as the authors build TransNeXt for it ({@code img_size} = the new size,
+     * {@code pretrain_size} kept, so the continuous position bias MLP is evaluated on the new
+     * coordinates, scaled by the pretraining grid; their detection backbone with
+     * {@code is_extrapolation=True} does the same): the size must divide by 32 (the tables are for
+     * {@code img_size / 2^(i+2)} maps) and leave every aggregated stage a non-empty pool
+     * ({@code map / sr_ratio ≥ 1}).
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "TransNeXt's configuration has one image size (square inputs only)", 1);
+        int min = 32;
+        int fixed = cfg.fixedPoolSize();
+        for (int i = 0; i < cfg.depths().length; i++) {
+            int sr = cfg.srRatios()[i];
+            if (sr > 1 && fixed == 0) min = Math.max(min, sr << (i + 2));
+        }
+        if (height % 32 != 0 || height < min) {
+            throw badSize(height, width, "the position tables are built for stage maps of size/4, /8, /16, /32, so the size must be a multiple of 32"
+                    + (min > 32 ? ", and at least " + min + " so that every aggregated stage's pool (map / sr_ratio) is non-empty" : ""),
+                    32);
+        }
+        return new TransNeXt(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     /** Stage {@code i}'s map side as upstream derives it ({@code img_size // 2^(i+2)}). */
     private int side(int i) {
         return cfg.imgSize() >> (i + 2);
@@ -101,6 +144,7 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
         Value x = image;
         Value tokens = null;
         int n = cfg.depths().length;
+        Taps taps = Taps.of(g);
         for (int i = 0; i < n; i++) {
             Scope pe = w.scope("patch_embed" + (i + 1));
             int k = i == 0 ? 2 * cfg.patchSize() - 1 : 3, stride = i == 0 ? cfg.patchSize() : 2;
@@ -122,10 +166,14 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
             }
             tokens = LayerNorm.apply(w.scope("norm" + (i + 1)), tokens, c, (float) cfg.normEps());
             if (i < n - 1) x = g.reshape(g.transpose(tokens, 0, 2, 1), -1, c, h, wd);
+            final Value normed = tokens, nchw = x;
+            final boolean last = i == n - 1;
+            taps.feature(i, () -> last ? g.reshape(g.transpose(normed, 0, 2, 1), -1, c, h, wd) : nchw);   // after norm{i+1}
         }
         int c = cfg.embedDims()[n - 1];
         Value pooled = g.op1("ReduceMean", new Value[]{tokens}, tokens.dtype(), new long[]{tokens.dim(0), c},
                 Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        taps.embedding(pooled);                                       // forward_features: x.mean(dim=1)
         Scope head = w.scope("head");
         return g.gemm(pooled, head.param("weight", cfg.numClasses(), c), head.param("bias", cfg.numClasses()), true);
     }
