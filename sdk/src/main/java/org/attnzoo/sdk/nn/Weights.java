@@ -40,6 +40,7 @@ public final class Weights {
     private final Random synth;
     private final Map<String, long[]> used = new LinkedHashMap<>();
     private final List<String> problems = new ArrayList<>();
+    private final Map<String, String> missing = new LinkedHashMap<>();   // missing key -> its problem line
     private final List<Predicate<String>> ignorable = new ArrayList<>();
     private long parameters;
 
@@ -110,7 +111,9 @@ public final class Weights {
         if (source == null) return new FloatTensor(shape, synthesize(key, shape, synth));
         TensorData t = source.get(key);
         if (t == null) {
-            problems.add("missing key " + key + " (expected " + Shapes.str(shape) + ")");
+            String line = "missing key " + key + " (expected " + Shapes.str(shape) + ")";
+            problems.add(line);
+            missing.putIfAbsent(key, line);
             return zeros(shape);
         }
         if (!Arrays.equals(t.shape(), shape)) {
@@ -177,7 +180,19 @@ public final class Weights {
 
     /** Throws {@link WeightMismatchException} listing every problem, if there is any. */
     public void finish() {
+        finish(k -> false);
+    }
+
+    /**
+     * {@link #finish()}, except that a missing key {@code tolerate} accepts is no problem: a key the
+     * built graph turned out not to need (a classifier head cut away from a backbone's feature
+     * graph, absent from a detection checkpoint).
+     */
+    public void finish(Predicate<String> tolerate) {
         List<String> all = new ArrayList<>(problems);
+        for (Map.Entry<String, String> m : missing.entrySet()) {
+            if (tolerate.test(m.getKey())) all.remove(m.getValue());
+        }
         if (source != null) {
             Set<String> unexpected = new LinkedHashSet<>();
             for (String k : source.keys()) {

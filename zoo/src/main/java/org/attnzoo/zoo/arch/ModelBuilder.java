@@ -62,7 +62,27 @@ public final class ModelBuilder {
     /** {@link #build(Architecture, StateDict)} returning {@code what} (logits, embedding or feature maps). */
     public static Built build(Architecture a, StateDict checkpoint, ModelOutput what) {
         checkOffered(a, what);
-        return build(a, Weights.of(a.adapt(checkpoint)), checkpoint.source(), what);
+        StateDict sd = what.kind() == ModelOutput.Kind.LOGITS ? checkpoint : backboneView(checkpoint);
+        Weights w = Weights.of(a.adapt(sd));
+        // a detection backbone carries layers for outputs this build may not return (the per-output
+        // norms of other indices): keys it does not read are not an error here
+        if (sd != checkpoint) w.ignoreUnused(k -> true);
+        return build(a, w, checkpoint.source(), what);
+    }
+
+    /** The prefix detection and segmentation checkpoints (mmdetection, mmsegmentation) put the backbone under. */
+    public static final String BACKBONE_PREFIX = "backbone.";
+
+    /**
+     * A detection or segmentation checkpoint seen as its backbone: when most keys start with
+     * {@code backbone.}, those keys without the prefix and nothing else (neck, heads). Other
+     * checkpoints are returned as they are.
+     */
+    static StateDict backboneView(StateDict sd) {
+        long prefixed = sd.keys().stream().filter(k -> k.startsWith(BACKBONE_PREFIX)).count();
+        if (prefixed == 0 || prefixed * 2 < sd.keys().size()) return sd;
+        return org.attnzoo.converters.KeyMap.builder().keep(java.util.regex.Pattern.quote(BACKBONE_PREFIX) + ".*")
+                .renamePrefix(BACKBONE_PREFIX, "").build().apply(sd);
     }
 
     public static Built buildSynthetic(Architecture a, long seed) {
@@ -101,7 +121,6 @@ public final class ModelBuilder {
         int[] indices = what.kind() == ModelOutput.Kind.FEATURES ? what.resolveIndices(bb) : new int[0];
         taps.request(indices);
         Value logits = a.forward(g, w.root(g), image);
-        w.finish();
         long parameters = w.parameterCount();
         switch (what.kind()) {
             case LOGITS -> g.output(logits, OUTPUT);
@@ -129,7 +148,11 @@ public final class ModelBuilder {
                 g.metadata("attnzoo.features", shapes.toString());
             }
         }
+        java.util.Set<String> before = new java.util.HashSet<>(g.initializers().keySet());
         g.prune();   // what the outputs do not need: the head of a backbone, marks a classifier does not return
+        // A key the checkpoint lacks is no problem when its tensor went with the pruned part (a
+        // backbone checkpoint has no classifier head); one used anywhere else still fails the build.
+        w.finish(what.kind() == ModelOutput.Kind.LOGITS ? k -> false : k -> before.contains(k) && !g.initializers().containsKey(k));
         if (what.kind() != ModelOutput.Kind.LOGITS) parameters = g.initializerElements();
         g.metadata("attnzoo.model", a.name());
         g.metadata("attnzoo.family", a.family());
