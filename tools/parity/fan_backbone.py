@@ -17,7 +17,15 @@ class-attention blocks. That class is an older copy of the FAN blocks, so the ma
 forward hooks on the classifier (same modules, same weights) rather than by running it. The ViT
 fixtures are isotropic: embedding only.
 
-Resized logits (input_s<S>/expected_s<S>): fan_vit_reduced at 80, fan_hybrid_reduced at 96.
+FAN-Swin (fan_swin_reduced): per stage the tensor the authors' segmentation backbone
+(segmentation/mmseg/models/backbones/swin_utils.py FANSwinTransformer, out_indices 0..3) returns:
+the stage output before PatchMerging through its norm<i> (nn.LayerNorm, here at PyTorch's
+initialisation, weight 1 and bias 0, as before segmentation training), taken with hooks on the
+classifier's last block of each stage; embedding: forward_features (final norm, mean over tokens).
+
+Resized logits (input_s<S>/expected_s<S>): fan_vit_reduced at 80, fan_hybrid_reduced at 96. None for
+fan_swin_reduced: its last stage's 2x2 map is its own window (a 3x3 bias table), which any other size
+changes, so the weights fit no other size.
 Existing fixture files are not touched.
 """
 import argparse
@@ -34,7 +42,7 @@ sys.path.insert(0, HERE)
 import parity_common as pc  # noqa: E402
 
 FIXTURES = {"fan_vit_reduced": 80, "fan_vit_reduced_odd": None, "fan_hybrid_reduced": 96,
-            "tap_fan_hybrid_reduced": None, "tap_fan_vit_reduced": None}
+            "tap_fan_hybrid_reduced": None, "tap_fan_vit_reduced": None, "fan_swin_reduced": None}
 
 
 def load_generator():
@@ -82,7 +90,16 @@ def main():
         x = torch.from_numpy(np.load(os.path.join(d, "input.npy"))).double()
         hybrid = "backbone" in spec
         grabbed, hooks = {}, []
-        if hybrid:
+        if spec["kind"] == "swin":
+            hybrid = True   # has feature maps
+            side = spec["kw"]["img_size"] // spec["kw"]["patch_size"]
+            for i, layer in enumerate(model.layers):
+                def stage_out(m, a, o, i=i, s=side >> i):
+                    B, N, C = o.shape
+                    norm = torch.nn.LayerNorm(C).double()   # norm<i> as constructed (weight 1, bias 0)
+                    grabbed[i] = norm(o).transpose(1, 2).reshape(B, C, s, s)
+                hooks.append(layer.blocks[-1].register_forward_hook(stage_out))
+        elif hybrid:
             for i, st in enumerate(model.patch_embed.backbone.stages):
                 hooks.append(st.register_forward_hook(lambda m, a, o, i=i: grabbed.__setitem__(i, o)))
             n = len(model.patch_embed.backbone.stages)
@@ -102,7 +119,10 @@ def main():
             emb = model.forward_features(x)
             emb = emb[0] if isinstance(emb, tuple) else emb
         src = ("TAPADL@6e4dbff tap_fan.py" if spec["kind"] == "tap" else "NVlabs/FAN@ee1b7df models/fan.py") + " forward_features (embedding)"
-        if hybrid:
+        if spec["kind"] == "swin":
+            src = "NVlabs/FAN@ee1b7df models/swin_utils.py forward_features (embedding); features as segmentation/mmseg/models/" \
+                  "backbones/swin_utils.py FANSwinTransformer: norm<i>(stage output before PatchMerging), norm<i> at init (forward hooks)"
+        elif hybrid:
             src += "; features as segmentation/mmseg/models/backbones/fan.py FAN (feat_downsample=False): ConvNeXt stage outputs, " \
                    "block out_idx=last, patch tokens after cls_attn_blocks (forward hooks on the classifier)"
         pc.write_backbone_outputs(d, grabbed if hybrid else None, emb, source=src)
