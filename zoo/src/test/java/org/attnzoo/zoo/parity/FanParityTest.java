@@ -10,6 +10,7 @@ import org.attnzoo.sdk.runtime.OnnxSession;
 import org.attnzoo.sdk.tensor.StateDict;
 import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.fan.Fan;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,6 +44,41 @@ class FanParityTest {
         Fan arch = new Fan(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 1.0, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * The embedding (the normed class token) for every fixture; for the hybrids also the maps of the
+     * authors' segmentation backbone: ConvNeXt stage outputs, the tapped block's output, the patch
+     * tokens after class attention (tools/parity/fan_backbone.py).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"fan_vit_reduced", "fan_vit_reduced_odd", "fan_hybrid_reduced", "tap_fan_hybrid_reduced", "tap_fan_vit_reduced"})
+    void backboneOutputsMatchTheAuthorsCode(String fixture) throws Exception {
+        Fan.Config cfg = ParityFixture.config(fixture, Fan.Config.class);
+        Fan arch = new Fan(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 1.0, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
+    /** The same weights at another size (the Fourier positions follow the grid) against the authors' classifier. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"fan_vit_reduced, 80", "fan_hybrid_reduced, 96"})
+    void runsAtAnotherSize(String fixture, int size) throws Exception {
+        Fan.Config cfg = ParityFixture.config(fixture, Fan.Config.class);
+        Fan arch = new Fan(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 1.0, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, size);
+        assertThatThrownBy(() -> arch.atSize(size + 8, size + 8)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 16");
+    }
+
+    @Test
+    void outputsOnOffer() {
+        Fan hybrid = Fan.variant("fan_tiny_8_p4_hybrid");
+        assertThat(hybrid.backbone().describeStages()).isEqualTo("0: 128 ch /4, 1: 256 ch /8, 2: 192 ch /16, 3: 192 ch /16");
+        assertThat(Fan.variant("fan_Xlarge_16_p4_hybrid").backbone().describeStages())
+                .isEqualTo("0: 128 ch /4, 1: 256 ch /8, 2: 768 ch /32, 3: 768 ch /32");
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(hybrid, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices: 0,1,2,3");
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(Fan.variant("fan_tiny_12_p16_224"), 0, ModelOutput.features(0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("offers no feature maps");
     }
 
     /**

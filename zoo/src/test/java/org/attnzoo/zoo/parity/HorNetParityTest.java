@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.hornet.HorNet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * HorNet against the authors' code in float64 on random fp16-exact weights (fixtures from
@@ -35,6 +37,34 @@ class HorNetParityTest {
         HorNet arch = new HorNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps as the authors' detection backbone returns them (stage outputs through norm0..3,
+     * at their initialisation) and the pooled, normed pre-logits vector (tools/parity/hornet_backbone.py).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"hornet_reduced", "hornet_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsBackbone(String fixture) throws Exception {
+        HorNet.Config cfg = ParityFixture.config(fixture, HorNet.Config.class);
+        HorNet arch = new HorNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
+    /** The same weights at 80x80 (maps 20/10/5/2; the global filters meet other spectra) against the authors' classifier. */
+    @Test
+    void runsAtAnotherSize() throws Exception {
+        String fixture = "hornet_reduced";
+        HorNet.Config cfg = ParityFixture.config(fixture, HorNet.Config.class);
+        HorNet arch = new HorNet(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 80);
+        assertThatThrownBy(() -> arch.atSize(16, 16)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 32x32");
+    }
+
+    @Test
+    void anInvalidOutIndexFailsAtBuildTime() {
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(HorNet.variant("hornet_tiny_gf"), 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices: 0,1,2,3");
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.volo.Volo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * VOLO against timm's float64 outputs (forward_head with the token-labelling aux head) on random
@@ -37,6 +39,29 @@ class VoloParityTest {
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         assertThat(cfg.parameterCount()).isEqualTo(params);
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps as timm's features_only (FeatureGetterNet: each stage's last block, before the
+     * downsample) and the embedding as forward_head(pre_logits=True), the normed class token
+     * (tools/parity/volo_backbone.py). The odd fixture has no downsample: pos_embed joins before stage 2.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"volo_reduced", "volo_reduced_odd"})
+    void backboneOutputsMatchTimm(String fixture) throws Exception {
+        Volo.Config cfg = ParityFixture.config(fixture, Volo.Config.class);
+        Volo arch = new Volo(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+    }
+
+    @Test
+    void outputsOnOfferAndTheirLimits() {
+        Volo arch = Volo.variant("volo_d1_224");
+        assertThat(arch.backbone().describeStages()).isEqualTo("0: 192 ch /8, 1: 384 ch /16, 2: 384 ch /16, 3: 384 ch /16");
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices: 0,1,2,3");
+        assertThatThrownBy(() -> arch.atSize(256, 256)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("pos_embed is 14x14");
     }
 
     @Test

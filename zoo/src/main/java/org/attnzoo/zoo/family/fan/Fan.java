@@ -8,8 +8,11 @@ import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Arrays;
 import java.util.Collections;
@@ -130,6 +133,66 @@ public final class Fan extends FamilyArchitecture<Fan.Config> {
 
     static final float BLOCK_EPS = 1e-6f, TORCH_LN_EPS = 1e-5f;
 
+    /**
+     * The block whose output the authors' segmentation backbone ({@code segmentation/mmseg/models/
+     * backbones/fan.py}, {@code out_idx}) takes for its third map: fan_large_16_p4_hybrid's is block 18
+     * of 22; tiny, small and base take their last block, as does any other hybrid here.
+     */
+    static int tapBlock(Config c) {
+        int d = c.channelDims().length;
+        return d == 22 && c.channelDims()[0] == 480 ? 18 : d - 1;
+    }
+
+    /**
+     * The embedding: the normed class token the head reads (the authors' forward_features). Feature
+     * maps for the hybrid forms only, as the authors' segmentation backbone FAN class returns them
+     * (feat_downsample off, as its configs): each ConvNeXt stage's output, the output of block
+     * {@link #tapBlock} and the patch tokens after the class-attention blocks (not normed). The ViT
+     * forms are isotropic: embedding only (that class's ViT branch taps fixed blocks 4, 7, 11 of a
+     * 12-block model, all at stride 16).
+     */
+    @Override
+    public Backbone backbone() {
+        int[] dims = cfg.channelDims();
+        int last = dims[dims.length - 1];
+        if (!cfg.hybrid()) return Backbone.embeddingOnly(last);
+        int n = cfg.backboneDepths().length, t = tapBlock(cfg);
+        int[] ch = new int[n + 2], r = new int[n + 2];
+        for (int i = 0; i < n; i++) {
+            ch[i] = cfg.backboneDims()[i];
+            r[i] = 4 << i;
+        }
+        int red = 4 << n, down = 0;                         // the 2x2 projection halves the last stage's map
+        for (int i = 0; i < dims.length - 1; i++) {
+            if (dims[i] != dims[i + 1]) {
+                down++;
+                if (i == t) ch[n] = dims[i + 1];
+            }
+            if (i == t) r[n] = red << down;
+        }
+        if (t == dims.length - 1) r[n] = red << down;
+        if (ch[n] == 0) ch[n] = dims[t];
+        ch[n + 1] = last;
+        r[n + 1] = red << down;
+        return Backbone.of(last, ch, r);
+    }
+
+    /**
+     * Any square size that the patch embedding divides (the Fourier positional encoding is computed
+     * for the grid it meets; nothing else depends on the size): a multiple of the patch size for the
+     * ViT form, of 4·2^stages·2 for the hybrid.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "FAN's configuration has one image size (square inputs only)", 1);
+        int m = cfg.hybrid() ? 4 << cfg.backboneDepths().length : cfg.patchSize();
+        if (height % m != 0 || height < m) {
+            throw badSize(height, width, "the input must be a multiple of " + m + " (the " + (cfg.hybrid() ? "hybrid stem and projection" : "patch size") + ")", m);
+        }
+        return new Fan(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int[] dims = cfg.channelDims();
@@ -139,6 +202,8 @@ public final class Fan extends FamilyArchitecture<Fan.Config> {
         int h = Math.toIntExact(fm.dim(2)), wd = Math.toIntExact(fm.dim(3));
         Value x = g.transpose(g.reshape(fm, -1, c, (long) h * wd), 0, 2, 1);          // [B, N, C]
         x = g.add(x, fourierPositions(w.scope("pos_embed.token_projection"), h, wd, c));
+        Taps taps = Taps.of(g);
+        int nb = cfg.backboneDepths().length, tap = tapBlock(cfg);
         for (int i = 0; i < dims.length; i++) {
             Scope b = w.scope("blocks", i);
             final Value in = x;
@@ -152,6 +217,11 @@ public final class Fan extends FamilyArchitecture<Fan.Config> {
                 wd = Math.toIntExact(map.dim(3));
                 x = LayerNorm.apply(ds.scope("norm"), g.transpose(g.reshape(map, -1, dims[i + 1], (long) h * wd), 0, 2, 1), dims[i + 1], TORCH_LN_EPS);
             }
+            if (cfg.hybrid() && i == tap) {                 // segmentation backbone: out_idx (after the block's downsample)
+                final Value out = x;
+                final int th = h, tw = wd;
+                taps.feature(nb, () -> toMap(g, out, th, tw));
+            }
         }
         c = dims[dims.length - 1];
         Value cls = g.expandBatch(w.param("cls_token", 1, 1, c), x);
@@ -163,9 +233,20 @@ public final class Fan extends FamilyArchitecture<Fan.Config> {
             final int cc = c;
             x = g.named("cls_attn_blocks." + i, () -> classAttentionBlock(b, in, cc, heads));
         }
+        if (cfg.hybrid()) {                                 // segmentation backbone: the patch tokens after class attention
+            final Value out = x;
+            final int hh = h, ww = wd;
+            taps.feature(nb + 1, () -> toMap(g, g.slice(out, 1, 1, Long.MAX_VALUE), hh, ww));
+        }
         Value clsOut = g.reshape(g.slice(x, 1, 0, 1), -1, c);
         clsOut = LayerNorm.apply(w.scope("norm"), clsOut, c, BLOCK_EPS);
+        taps.embedding(clsOut);                             // what the head reads (the authors' forward_features)
         return Linear.apply(w.scope("head"), clsOut, c, cfg.numClasses(), true);
+    }
+
+    /** Tokens {@code [B, h·w, C]} as an NCHW map. */
+    private static Value toMap(Graph g, Value tokens, int h, int w) {
+        return g.reshape(g.transpose(tokens, 0, 2, 1), -1, tokens.dim(2), h, w);
     }
 
     // ------------------------------------------------------------------ patch embeddings
@@ -216,6 +297,7 @@ public final class Fan extends FamilyArchitecture<Fan.Config> {
                 final int dim = d[i];
                 x = g.named("patch_embed.backbone.stages." + i + ".blocks." + j, () -> convNeXtBlock(b, in, dim));
             }
+            Taps.of(g).feature(i, x);                       // segmentation backbone: each ConvNeXt stage's output
             prev = d[i];
         }
         return conv(pe.scope("proj"), x, c, 2, 2, 0, true);

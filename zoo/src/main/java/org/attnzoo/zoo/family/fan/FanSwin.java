@@ -9,7 +9,10 @@ import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.SwinWindows;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Arrays;
@@ -68,6 +71,62 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
 
     private static final float EPS = 1e-5f;
 
+    /**
+     * The pooled, normed vector the head reads, and per stage the map the authors' segmentation
+     * backbone ({@code segmentation/mmseg/models/backbones/swin_utils.py} FANSwinTransformer,
+     * out_indices 0..3) returns: the stage's output before its PatchMerging, through that class's
+     * own LayerNorm {@code norm<i>}.
+     */
+    @Override
+    public Backbone backbone() {
+        int n = cfg.depths().length;
+        int[] ch = new int[n], r = new int[n];
+        for (int i = 0; i < n; i++) {
+            ch[i] = cfg.embedDim() << i;
+            r[i] = cfg.patchSize() << i;
+        }
+        return Backbone.of(ch[n - 1], ch, r);
+    }
+
+    /**
+     * Square sizes at which every stage keeps the window it has at the card size: upstream makes a
+     * stage whose map is no larger than the window one whole-map window (its relative-position table
+     * then has that size), so a stage map must stay a multiple of the window when larger than it
+     * and exactly its card size when not; the patch size and PatchMergings must divide evenly. E.g.
+     * 224 and 448 with window 7 (maps 56/28/14/7 and 112/56/28/14).
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "FAN-Swin's configuration has one image size (square inputs only)", 1);
+        int n = cfg.depths().length, ws = cfg.windowSize(), m = cfg.patchSize() << (n - 1);
+        if (height % m != 0) throw badSize(height, width, "the input must be a multiple of " + m + " (patch size and " + (n - 1) + " PatchMergings)", m);
+        for (int i = 0; i < n; i++) {
+            int side = height / (cfg.patchSize() << i), card = cfg.imgSize() / (cfg.patchSize() << i);
+            boolean ok = card >= ws ? side >= ws && side % ws == 0 : side == card;
+            if (!ok) {
+                throw new IllegalArgumentException(name + " cannot run at " + height + "x" + width + ": stage " + i + "'s map would be " + side + "x" + side
+                        + "; its weights are for a " + Math.min(card, ws) + "x" + Math.min(card, ws) + " window, so the map must be "
+                        + (card >= ws ? "a multiple of " + ws + " (e.g. " + (m * ws) + "x" + (m * ws) + " or " + (2 * m * ws) + "x" + (2 * m * ws) + ")"
+                                : "exactly " + card + "x" + card + " (only " + cfg.imgSize() + "x" + cfg.imgSize() + " fits this configuration)"));
+            }
+        }
+        return new FanSwin(name, org.attnzoo.zoo.arch.ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
+    /**
+     * The segmentation backbone's {@code norm<i>} (nn.LayerNorm, eps 1e-5) on a stage output: from
+     * the checkpoint where it has one (a segmentation checkpoint); a classification checkpoint has
+     * none, and that class then starts from PyTorch's initialisation (weight 1, bias 0), built here.
+     */
+    private static Value outputNorm(Scope s, Value t, int c) {
+        if (s.has("weight")) return LayerNorm.apply(s, t, c, EPS);
+        Graph g = s.graph();
+        float[] one = new float[c];
+        Arrays.fill(one, 1f);
+        return g.layerNorm(t, g.constant(s.path("weight_init"), one, c), g.constant(s.path("bias_init"), new float[c], c), EPS, -1);
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int c = cfg.embedDim(), p = cfg.patchSize();
@@ -77,6 +136,7 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
         int h = Math.toIntExact(x.dim(2)), wd = Math.toIntExact(x.dim(3));
         Value t = LayerNorm.apply(pe.scope("norm"), g.transpose(g.reshape(x, -1, c, (long) h * wd), 0, 2, 1), c, EPS);
         int n = cfg.depths().length;
+        Taps taps = Taps.of(g);
         for (int i = 0; i < n; i++) {
             Scope layer = w.scope("layers", i);
             for (int j = 0; j < cfg.depths()[i]; j++) {
@@ -84,6 +144,10 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
                 final Value in = t;
                 final int si = i, bj = j, hh = h, ww = wd, cc = c;
                 t = g.named("layers." + i + ".blocks." + j, () -> block(b, in, si, bj, hh, ww, cc));
+            }
+            if (taps.wants(i)) {                            // segmentation backbone: norm<i>(stage output), before PatchMerging
+                Value o = outputNorm(w.scope("norm" + i), t, c);
+                taps.feature(i, g.reshape(g.transpose(o, 0, 2, 1), -1, c, h, wd));
             }
             if (i < n - 1) {
                 t = SwinWindows.patchMerging(layer.scope("downsample"), t, h, wd, c, EPS);
@@ -94,6 +158,7 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
         }
         t = LayerNorm.apply(w.scope("norm"), t, c, EPS);
         Value pooled = g.op1("ReduceMean", new Value[]{t}, t.dtype(), new long[]{t.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        taps.embedding(pooled);                             // what the head reads (the authors' forward_features)
         return Linear.apply(w.scope("head"), pooled, c, cfg.numClasses(), true);
     }
 

@@ -5,8 +5,11 @@ import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.RealDft2d;
 import org.attnzoo.sdk.nn.Scope;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -100,8 +103,33 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
         return new HorNet(name, c, p);
     }
 
+    /**
+     * The pooled, normed pre-logits vector and the four stage maps at strides 4, 8, 16, 32 as the
+     * authors' detection/segmentation backbone ({@code object_detection/models/hornet.py}) returns
+     * them: each stage's output through its own channels-first LayerNorm {@code norm<i>}.
+     */
+    @Override
+    public Backbone backbone() {
+        int b = cfg.baseDim();
+        return Backbone.of(8 * b, new int[]{b, 2 * b, 4 * b, 8 * b}, new int[]{4, 8, 16, 32});
+    }
+
+    /**
+     * Any square size of at least 32: the stem and downsamplings are unpadded strided convs (maps
+     * floor(H/4), then halved with floor, as upstream) and the global filters are resized to the
+     * spectrum they meet, as the authors' GlobalLocalFilter does.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "HorNet's configuration has one image size (square inputs only)", 1);
+        if (height < 32) throw badSize(height, width, "the input must be at least 32x32 (a stride-4 stem and three 2x downsamplings)", 32);
+        return new HorNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
+        Taps taps = Taps.of(g);
         int b = cfg.baseDim();
         int[] dims = {b, 2 * b, 4 * b, 8 * b};
         Scope st = w.scope("downsample_layers.0");
@@ -118,10 +146,12 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
                 final int si = i, dim = dims[i];
                 x = g.named("stages." + i + "." + j, () -> block(blk, in, dim, si));
             }
+            if (taps.wants(i)) taps.feature(i, outputNorm(w.scope("norm" + i), x));
         }
         int c = dims[3];
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
         pooled = g.layerNorm(pooled, w.scope("norm").param("weight", c), w.scope("norm").param("bias", c), 1e-6f, -1);
+        taps.embedding(pooled);                             // what the head reads: pooled, then the final norm
         Scope h = w.scope("head");
         return g.gemm(pooled, h.param("weight", cfg.numClasses(), c), h.param("bias", cfg.numClasses()), true);
     }
@@ -156,6 +186,23 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
 
     private static Value layerNormCf(Scope s, Value x) {
         return layerNormCf(s, x, 1.0);
+    }
+
+    /**
+     * The authors' backbone's per-output {@code norm<i>} (channels-first LayerNorm, eps 1e-6): read
+     * from the checkpoint where it holds one (a detection/segmentation checkpoint); a classification
+     * checkpoint has none, and the backbone class then starts from PyTorch's initialisation (weight 1,
+     * bias 0), which is what we build.
+     */
+    private static Value outputNorm(Scope s, Value x) {
+        if (s.has("weight")) return layerNormCf(s, x);
+        Graph g = s.graph();
+        int c = Math.toIntExact(x.dim(1));
+        float[] one = new float[c];
+        java.util.Arrays.fill(one, 1f);
+        Value y = g.layerNorm(g.transpose(x, 0, 2, 3, 1), g.constant(s.path("weight_init"), one, c),
+                g.constant(s.path("bias_init"), new float[c], c), 1e-6f, -1);
+        return g.transpose(y, 0, 3, 1, 2);
     }
 
     private Value block(Scope b, Value x, int dim, int stage) {

@@ -10,8 +10,11 @@ import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Mlp;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.zoo.family.crossvit.SingleQueryAttention;
 
 import java.util.LinkedHashMap;
@@ -116,8 +119,37 @@ public final class Volo extends FamilyArchitecture<Volo.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /**
+     * timm's feature_info: one map per stage, the stage's last block output (before any downsample
+     * that follows it), at stride patchSize, doubled after each downsample; the embedding is
+     * forward_head(pre_logits=True): the normed class token ({@code global_pool 'token'}) or the
+     * normed tokens' mean ({@code 'avg'}), the vector {@code head} reads (the aux head's token
+     * maximum is not part of it).
+     */
+    @Override
+    public Backbone backbone() {
+        int n = cfg.layers().length;
+        int[] r = new int[n];
+        int red = cfg.patchSize();
+        for (int i = 0; i < n; i++) {
+            r[i] = red;
+            if (cfg.downsamples()[i]) red *= 2;
+        }
+        return Backbone.of(cfg.embedDims()[n - 1], cfg.embedDims(), r);
+    }
+
+    /** Card size only: the absolute {@code pos_embed} table has one grid, which timm's VOLO does not resize. */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        int grid = cfg.imgSize() / cfg.patchSize() / cfg.poolingScale();
+        throw new IllegalArgumentException(name + " cannot run at " + height + "x" + width + ": VOLO's absolute position table pos_embed is "
+                + grid + "x" + grid + " tokens, which only " + cfg.imgSize() + "x" + cfg.imgSize() + " inputs meet (timm does not resize it)");
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
+        Taps taps = Taps.of(g);
         Value x = g.named("patch_embed", () -> stem(g, w.scope("patch_embed"), image));
         int side = Math.toIntExact(x.dim(2));
         int c = Math.toIntExact(x.dim(1));
@@ -136,6 +168,9 @@ public final class Volo extends FamilyArchitecture<Volo.Config> {
                         ? outlooker(b, in, dims[stage], cfg.numHeads()[stage], cfg.mlpRatios()[stage], grid)
                         : transformer(b, in, dims[stage], cfg.numHeads()[stage], cfg.mlpRatios()[stage]));
             }
+            final Value out = x;
+            final int[] grid = hw.clone();
+            taps.feature(i, () -> g.reshape(g.transpose(out, 0, 2, 1), -1, dims[stage], grid[0], grid[1]));   // timm: network.<stage end>
             net++;
             if (cfg.downsamples()[i]) {
                 if (net == 2) x = addPosEmbed(g, w, x, hw);
@@ -161,6 +196,7 @@ public final class Volo extends FamilyArchitecture<Volo.Config> {
             case "avg" -> g.reduceMean(x, false, 1);
             default -> throw new IllegalArgumentException("global_pool '" + cfg.globalPool() + "' gives no logits");
         };
+        taps.embedding(pooled);                             // timm forward_head(pre_logits=True)
         Value out = Linear.apply(w.scope("head"), pooled, cl, cfg.numClasses(), true);
         if (cfg.useAuxHead()) {
             // token labelling at inference: head(cls) + 0.5 · max_n aux_head(x_n), n over tokens 1..
