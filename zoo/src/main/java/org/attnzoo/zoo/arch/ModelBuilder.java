@@ -62,6 +62,10 @@ public final class ModelBuilder {
     /** {@link #build(Architecture, StateDict)} returning {@code what} (logits, embedding or feature maps). */
     public static Built build(Architecture a, StateDict checkpoint, ModelOutput what) {
         checkOffered(a, what);
+        if (what.kind() == ModelOutput.Kind.LOGITS && backboneView(checkpoint) != checkpoint) {
+            throw new IllegalArgumentException(checkpoint.source() + ": a detection/segmentation checkpoint (its keys are under "
+                    + BACKBONE_PREFIX + ") has no classifier; convert its backbone with --output features (ModelOutput.features())");
+        }
         StateDict sd = what.kind() == ModelOutput.Kind.LOGITS ? checkpoint : backboneView(checkpoint);
         Weights w = Weights.of(a.adapt(sd));
         // a detection backbone carries layers for outputs this build may not return (the per-output
