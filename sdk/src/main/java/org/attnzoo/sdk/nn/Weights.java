@@ -23,7 +23,8 @@ import java.util.function.Predicate;
  * The weights a graph is built from: a state dict read by PyTorch name, with bookkeeping. Every
  * request states the shape the layer expects; a missing key or a wrong shape is recorded (the
  * build goes on with a placeholder) and {@link #finish()} reports all problems together, with the
- * keys the checkpoint has but the model never asked for.
+ * keys the checkpoint has but the model never asked for (BatchNorm's {@code num_batches_tracked}
+ * counters excepted: they exist in every checkpoint with BatchNorm and inference never reads them).
  *
  * <p>Without a checkpoint ({@link #synthetic(long)}) tensors of the requested shapes are made up
  * from a seeded generator: for parameter counts, benchmarks and tests. They are scaled the way
@@ -47,6 +48,7 @@ public final class Weights {
     private Weights(StateDict source, Random synth) {
         this.source = source;
         this.synth = synth;
+        ignorable.add(k -> k.endsWith(".num_batches_tracked"));   // BatchNorm's training-step counter: never read at inference
     }
 
     public static Weights of(StateDict stateDict) {

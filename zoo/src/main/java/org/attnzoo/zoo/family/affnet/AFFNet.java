@@ -172,10 +172,6 @@ public final class AFFNet extends FamilyArchitecture<AFFNet.Config> {
         return new AFFNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     @Override
     public Value forward(Graph g, Scope w, Value image) {

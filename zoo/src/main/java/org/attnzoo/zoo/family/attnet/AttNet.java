@@ -103,10 +103,6 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
         return new AttNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     @Override
     public Value forward(Graph g, Scope w, Value image) {

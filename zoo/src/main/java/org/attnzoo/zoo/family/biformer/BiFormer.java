@@ -77,10 +77,6 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
         return new BiFormer(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     /**
      * The pre-logits vector (the BatchNorm'd map, mean-pooled: what the head reads) and the four

@@ -363,10 +363,6 @@ public final class ByoaNet extends FamilyArchitecture<ByoaNet.Config> {
         }
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     // ------------------------------------------------------------------ forward
 

@@ -65,10 +65,6 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
         return new CasVit(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     /**
      * The pre-logits vector (the final BatchNorm'd map mean-pooled: what head and dist_head both

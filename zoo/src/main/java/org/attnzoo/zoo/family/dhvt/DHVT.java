@@ -81,10 +81,6 @@ public final class DHVT extends FamilyArchitecture<DHVT.Config> {
         return new DHVT(name, c, Preprocessing.imagenet(c.imgSize(), crop, "bicubic"));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     /**
      * Any square multiple of the patch size: DHVT has no absolute position table (SOPE and DAFF are

@@ -70,10 +70,6 @@ public final class EuroSatBalanced extends FamilyArchitecture<EuroSatBalanced.Co
         }).build().apply(upstream);
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     /** The four stages' outputs at strides 1, 2, 4, 8 (the stem keeps the size) and the pooled vector fc reads. */
     @Override

@@ -126,10 +126,6 @@ public final class Fan extends FamilyArchitecture<Fan.Config> {
         return new Fan(name, c, Preprocessing.imagenet(c.imgSize(), 1.0, "bicubic"));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     static final float BLOCK_EPS = 1e-6f, TORCH_LN_EPS = 1e-5f;
 

@@ -66,7 +66,7 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
 
     @Override
     public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".relative_position_index") || k.endsWith(".attn_mask") || k.endsWith(".num_batches_tracked"));
+        w.ignoreUnused(k -> k.endsWith(".relative_position_index") || k.endsWith(".attn_mask"));
     }
 
     private static final float EPS = 1e-5f;

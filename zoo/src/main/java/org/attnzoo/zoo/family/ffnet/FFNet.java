@@ -122,10 +122,6 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
         return new FFNet(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     // ------------------------------------------------------------------ building blocks
 

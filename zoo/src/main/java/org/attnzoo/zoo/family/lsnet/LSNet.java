@@ -78,7 +78,7 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
 
     @Override
     public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked") || k.endsWith(".attention_bias_idxs"));
+        w.ignoreUnused(k -> k.endsWith(".attention_bias_idxs"));
     }
 
     // ------------------------------------------------------------------ backbone

@@ -120,10 +120,6 @@ public final class SHViT extends FamilyArchitecture<SHViT.Config> {
         return m.apply(upstream);
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     // ------------------------------------------------------------------ backbone
 

@@ -115,10 +115,6 @@ public final class SpaRTAN extends FamilyArchitecture<SpaRTAN.Config> {
         return new SpaRTAN(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     @Override
     public Value forward(Graph g, Scope w, Value image) {

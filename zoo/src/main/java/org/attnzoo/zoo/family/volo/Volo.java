@@ -113,11 +113,6 @@ public final class Volo extends FamilyArchitecture<Volo.Config> {
         return new Volo(name, c, Preprocessing.imagenet(c.imgSize(), crop, "bicubic"));
     }
 
-    /** BatchNorm's step counters are training state. */
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
 
     /**
      * timm's feature_info: one map per stage, the stage's last block output (before any downsample
