@@ -87,6 +87,14 @@ class CSWinParityTest {
         if (fx.equals("cswin_reduced_96")) BackboneFixture.checkAtSize(fx, arch, ckpt, fx, tmp, 192);
     }
 
+    /** norm1..norm4 of a segmentation checkpoint are read (not the initial LayerNorm). */
+    @Test
+    void segmentationCheckpointNormsAreRead() throws Exception {
+        CSWin arch = arch("cswin_reduced_96", false);
+        NatParityTest.checkpointNormsAreRead(arch, ParityFixture.dir("cswin_reduced_96"), new String[]{"norm1", "norm2", "norm3", "norm4"},
+                new int[]{8, 16, 32, 64}, tmp);
+    }
+
     @Test
     void sizesThatBreakTheStripesAndOutIndicesOutOfRangeAreRefused() throws Exception {
         Architecture tiny = Architectures.get("CSWin_64_12211_tiny_224");

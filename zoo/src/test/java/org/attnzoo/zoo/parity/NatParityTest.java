@@ -147,6 +147,44 @@ class NatParityTest {
         BackboneFixture.checkAtSize(fixture, fx.arch(), dir.resolve("weights.safetensors"), fixture, tmp, size);
     }
 
+    /** norm0 / norm1 of a detection checkpoint are read (not the initial LayerNorm). */
+    @Test
+    void detectionCheckpointNormsAreRead() throws Exception {
+        Path dir = FIXTURES.resolve("nat_reduced");
+        Fixture fx = fixture("nat_reduced", new ObjectMapper().readTree(dir.resolve("config.json").toFile()));
+        checkpointNormsAreRead(fx.arch(), dir, new String[]{"norm0", "norm1"}, new int[]{16, 32}, tmp);
+    }
+
+    /**
+     * A checkpoint that holds the backbone's own per-output norms (weight 2, bias 0.5 under
+     * {@code names}) is read: each feature map is then 2 x the fixture's (initial-norm) map + 0.5.
+     */
+    static void checkpointNormsAreRead(Architecture arch, Path dir, String[] names, int[] channels, Path tmp) throws Exception {
+        Path onnx = tmp.resolve("norms.onnx");
+        try (StateDict base = org.attnzoo.converters.Checkpoints.open(dir.resolve("weights.safetensors"))) {
+            Map<String, org.attnzoo.sdk.tensor.TensorData> all = new java.util.LinkedHashMap<>(org.attnzoo.converters.StateDicts.toMap(base));
+            for (int i = 0; i < names.length; i++) {
+                float[] w = new float[channels[i]], b = new float[channels[i]];
+                java.util.Arrays.fill(w, 2f);
+                java.util.Arrays.fill(b, 0.5f);
+                all.put(names[i] + ".weight", new org.attnzoo.sdk.tensor.FloatTensor(new long[]{channels[i]}, w));
+                all.put(names[i] + ".bias", new org.attnzoo.sdk.tensor.FloatTensor(new long[]{channels[i]}, b));
+            }
+            org.attnzoo.sdk.graph.OnnxModel.save(ModelBuilder.build(arch, org.attnzoo.converters.StateDicts.of("with norms", all),
+                    ModelOutput.features()).graph(), onnx);
+        }
+        try (org.attnzoo.sdk.runtime.OnnxSession s = org.attnzoo.sdk.runtime.OnnxSession.open(onnx)) {
+            Map<String, org.attnzoo.sdk.runtime.NdArray> got = s.run(Map.of(ModelBuilder.INPUT, org.attnzoo.sdk.io.Npy.read(dir.resolve("input.npy"))));
+            for (int i = 0; i < names.length; i++) {
+                org.attnzoo.sdk.runtime.NdArray want = org.attnzoo.sdk.io.Npy.read(dir.resolve("features_" + i + ".npy"));
+                float[] scaled = want.data().clone();
+                for (int k = 0; k < scaled.length; k++) scaled[k] = 2f * scaled[k] + 0.5f;
+                assertThat(org.attnzoo.sdk.testing.Parity.relativeL2(got.get(ModelOutput.FEATURE_PREFIX + i).data(), scaled))
+                        .as("%s features.%d with %s from the checkpoint", arch.name(), i, names[i]).isLessThan(1e-4);
+            }
+        }
+    }
+
     @Test
     void sizesTooSmallForTheKernelAndOutIndicesOutOfRangeAreRefused() {
         Architecture nat = Architectures.get("nat_mini"), dinat = Architectures.get("dinat_mini"), dinatS = Architectures.get("dinat_s_tiny");
