@@ -18,6 +18,7 @@ import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.Architectures;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.cswin.CSWin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,6 +34,7 @@ import java.util.Set;
 import java.util.zip.CRC32;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * CSWin Transformer against the authors' {@code models/cswin.py} in float64 (fixtures from
@@ -68,6 +70,45 @@ class CSWinParityTest {
         assertThat(m.getFunctionsList()).anyMatch(f -> f.getName().equals(StripeAttention.OP));
         // the inline form computes the same
         ParityFixture.check(fx + " inline", arch(fx, true), ParityFixture.dir(fx).resolve("weights.safetensors"), fx, tmp, params);
+    }
+
+    /**
+     * Embedding (forward_features) and the segmentation backbone's stage outputs
+     * (segmentation/backbone/cswin_transformer.py CSWin.save_out: tokens through norm1..norm4, NCHW),
+     * from tools/parity/cswin_backbone.py; cswin_reduced_96 also at 192 px against the authors'
+     * classifier built for 192.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cswin_reduced", "cswin_reduced_96"})
+    void backboneOutputsMatchTheAuthorsSegmentationBackbone(String fx) throws Exception {
+        CSWin arch = arch(fx, false);
+        Path ckpt = ParityFixture.dir(fx).resolve("weights.safetensors");
+        BackboneFixture.check(fx, arch, ckpt, fx, tmp);
+        if (fx.equals("cswin_reduced_96")) BackboneFixture.checkAtSize(fx, arch, ckpt, fx, tmp, 192);
+    }
+
+    /** norm1..norm4 of a segmentation checkpoint are read (not the initial LayerNorm). */
+    @Test
+    void segmentationCheckpointNormsAreRead() throws Exception {
+        CSWin arch = arch("cswin_reduced_96", false);
+        NatParityTest.checkpointNormsAreRead(arch, ParityFixture.dir("cswin_reduced_96"), new String[]{"norm1", "norm2", "norm3", "norm4"},
+                new int[]{8, 16, 32, 64}, tmp);
+    }
+
+    @Test
+    void sizesThatBreakTheStripesAndOutIndicesOutOfRangeAreRefused() throws Exception {
+        Architecture tiny = Architectures.get("CSWin_64_12211_tiny_224");
+        assertThat(tiny.atSize(448, 448).inputSize()).containsExactly(3, 448, 448);
+        // stage 3 at 256 px: a 16x16 map does not divide into stripes of 7
+        assertThatThrownBy(() -> tiny.atSize(256, 256)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("stage 3").hasMessageContaining("stripes of width 7");
+        // stage 3 at 112 px: a 7x7 map is one stripe, one attention branch instead of the card's two
+        assertThatThrownBy(() -> tiny.atSize(112, 112)).hasMessageContaining("wider than one stripe");
+        // cswin_reduced's stage 3 is a single stripe (4x4, width 4): only that layout fits its weights
+        CSWin reduced = arch("cswin_reduced", false);
+        assertThatThrownBy(() -> reduced.atSize(128, 128)).hasMessageContaining("and equal it");
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(tiny, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices").hasMessageContaining("0,1,2,3");
     }
 
     /** Attention branches: two per block, one in the last stage and where the stripe equals the map. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.inline.InLineDeiT;
 import org.attnzoo.zoo.family.inline.InLinePVT;
 import org.attnzoo.zoo.family.inline.InLineCSwin;
@@ -17,6 +18,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * InLine attention against the authors' code in float64 on random fp16-exact weights (fixtures
@@ -68,6 +70,37 @@ class InLineParityTest {
                 java.nio.file.Files.readAllBytes(tmp.resolve("model.onnx")));
         assertThat(m.getGraph().getNodeList().stream().filter(n -> n.getDomain().equals(org.attnzoo.sdk.ops.StripeAttention.DOMAIN)))
                 .hasSize(9);
+    }
+
+    /**
+     * Embedding (forward_features) and, for the hierarchical models, each stage's own output (the
+     * authors' repository has no dense-prediction backbone), from tools/parity/inline_backbone.py.
+     */
+    @Test
+    void backboneOutputsMatchTheAuthorsStages() throws Exception {
+        Map<String, Architecture> archs = new java.util.LinkedHashMap<>();
+        InLineDeiT.Config d = ParityFixture.config("inline_deit_reduced", InLineDeiT.Config.class);
+        archs.put("inline_deit_reduced", new InLineDeiT("inline_deit_reduced", d, Preprocessing.imagenet(d.imgSize(), 0.875, "bicubic")));
+        InLinePVT.Config p = ParityFixture.config("inline_pvt_reduced", InLinePVT.Config.class);
+        archs.put("inline_pvt_reduced", new InLinePVT("inline_pvt_reduced", p, Preprocessing.imagenet(p.imgSize(), 0.875, "bicubic")));
+        InLineSwin.Config s = ParityFixture.config("inline_swin_reduced", InLineSwin.Config.class);
+        archs.put("inline_swin_reduced", new InLineSwin("inline_swin_reduced", s, Preprocessing.imagenet(s.imgSize(), 0.875, "bicubic")));
+        InLineCSwin.Config c = ParityFixture.config("inline_cswin_reduced", InLineCSwin.Config.class);
+        archs.put("inline_cswin_reduced", new InLineCSwin("inline_cswin_reduced", c, Preprocessing.imagenet(c.imgSize(), 0.875, "bicubic")));
+        for (Map.Entry<String, Architecture> e : archs.entrySet()) {
+            BackboneFixture.check(e.getKey(), e.getValue(), ParityFixture.dir(e.getKey()).resolve("weights.safetensors"), e.getKey(), tmp);
+        }
+    }
+
+    @Test
+    void outIndicesOutOfRangeAreRefused() {
+        for (Architecture a : java.util.List.of(InLinePVT.variant("inline_pvt_tiny"), InLineSwin.variant("inline_swin_tiny"),
+                InLineCSwin.variant("inline_cswin_tiny"))) {
+            assertThatThrownBy(() -> ModelBuilder.buildSynthetic(a, 0, ModelOutput.features(9))).as(a.name())
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices").hasMessageContaining("0,1,2,3");
+        }
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(InLineDeiT.variant("inline_deit_tiny"), 0, ModelOutput.features(0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("offers no feature maps");
     }
 
     @Test

@@ -16,20 +16,24 @@ import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.Architecture;
 import org.attnzoo.zoo.arch.Architectures;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.nat.DiNATs;
 import org.attnzoo.zoo.family.nat.IsotropicNAT;
 import org.attnzoo.zoo.family.nat.NAT;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * NAT / DiNAT, DiNAT-s and the isotropic NAT / DiNAT / ViT-rpb models against the authors' model files run in float64 with our pure-PyTorch NATTEN
@@ -118,6 +122,87 @@ class NatParityTest {
             double rel = Parity.assertParity(fixture, s.run(x), want, 1e-4);
             System.out.printf("parity %s: relative L2 %.2e (%d params)%n", fixture, rel, params);
         }
+    }
+
+    /**
+     * Embedding (the classifier's forward_features) and, for the hierarchical models, the feature
+     * maps of the authors' detection backbones (detection/nat.py, dinat.py, dinats.py: each level
+     * before its downsample, through norm{i}), from tools/parity/nat_backbone.py.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"nat_reduced", "dinat_reduced", "dinat_reduced_k5", "dinat_s_reduced", "dinat_isotropic_reduced",
+            "vitrpb_reduced"})
+    void backboneOutputsMatchTheAuthorsBackbones(String fixture) throws Exception {
+        Path dir = FIXTURES.resolve(fixture);
+        Fixture fx = fixture(fixture, new ObjectMapper().readTree(dir.resolve("config.json").toFile()));
+        BackboneFixture.check(fixture, fx.arch(), dir.resolve("weights.safetensors"), fixture, tmp);
+    }
+
+    /** NAT / DiNAT / DiNAT-s at another size (same weights) against the authors' classifier at that size. */
+    @ParameterizedTest
+    @CsvSource({"nat_reduced,40", "dinat_reduced,56", "dinat_reduced_k5,72", "dinat_s_reduced,58"})
+    void hierarchicalModelsRunAtOtherSizes(String fixture, int size) throws Exception {
+        Path dir = FIXTURES.resolve(fixture);
+        Fixture fx = fixture(fixture, new ObjectMapper().readTree(dir.resolve("config.json").toFile()));
+        BackboneFixture.checkAtSize(fixture, fx.arch(), dir.resolve("weights.safetensors"), fixture, tmp, size);
+    }
+
+    /** norm0 / norm1 of a detection checkpoint are read (not the initial LayerNorm). */
+    @Test
+    void detectionCheckpointNormsAreRead() throws Exception {
+        Path dir = FIXTURES.resolve("nat_reduced");
+        Fixture fx = fixture("nat_reduced", new ObjectMapper().readTree(dir.resolve("config.json").toFile()));
+        checkpointNormsAreRead(fx.arch(), dir, new String[]{"norm0", "norm1"}, new int[]{16, 32}, tmp);
+    }
+
+    /**
+     * A checkpoint that holds the backbone's own per-output norms (weight 2, bias 0.5 under
+     * {@code names}) is read: each feature map is then 2 x the fixture's (initial-norm) map + 0.5.
+     */
+    static void checkpointNormsAreRead(Architecture arch, Path dir, String[] names, int[] channels, Path tmp) throws Exception {
+        Path onnx = tmp.resolve("norms.onnx");
+        try (StateDict base = org.attnzoo.converters.Checkpoints.open(dir.resolve("weights.safetensors"))) {
+            Map<String, org.attnzoo.sdk.tensor.TensorData> all = new java.util.LinkedHashMap<>(org.attnzoo.converters.StateDicts.toMap(base));
+            for (int i = 0; i < names.length; i++) {
+                float[] w = new float[channels[i]], b = new float[channels[i]];
+                java.util.Arrays.fill(w, 2f);
+                java.util.Arrays.fill(b, 0.5f);
+                all.put(names[i] + ".weight", new org.attnzoo.sdk.tensor.FloatTensor(new long[]{channels[i]}, w));
+                all.put(names[i] + ".bias", new org.attnzoo.sdk.tensor.FloatTensor(new long[]{channels[i]}, b));
+            }
+            org.attnzoo.sdk.graph.OnnxModel.save(ModelBuilder.build(arch, org.attnzoo.converters.StateDicts.of("with norms", all),
+                    ModelOutput.features()).graph(), onnx);
+        }
+        try (org.attnzoo.sdk.runtime.OnnxSession s = org.attnzoo.sdk.runtime.OnnxSession.open(onnx)) {
+            Map<String, org.attnzoo.sdk.runtime.NdArray> got = s.run(Map.of(ModelBuilder.INPUT, org.attnzoo.sdk.io.Npy.read(dir.resolve("input.npy"))));
+            for (int i = 0; i < names.length; i++) {
+                org.attnzoo.sdk.runtime.NdArray want = org.attnzoo.sdk.io.Npy.read(dir.resolve("features_" + i + ".npy"));
+                float[] scaled = want.data().clone();
+                for (int k = 0; k < scaled.length; k++) scaled[k] = 2f * scaled[k] + 0.5f;
+                assertThat(org.attnzoo.sdk.testing.Parity.relativeL2(got.get(ModelOutput.FEATURE_PREFIX + i).data(), scaled))
+                        .as("%s features.%d with %s from the checkpoint", arch.name(), i, names[i]).isLessThan(1e-4);
+            }
+        }
+    }
+
+    @Test
+    void sizesTooSmallForTheKernelAndOutIndicesOutOfRangeAreRefused() {
+        Architecture nat = Architectures.get("nat_mini"), dinat = Architectures.get("dinat_mini"), dinatS = Architectures.get("dinat_s_tiny");
+        assertThat(nat.atSize(256, 256).inputSize()).containsExactly(3, 256, 256);
+        // nat_mini: level 3 (ceil(side / 32) tokens) must hold kernel 7: from 193
+        assertThatThrownBy(() -> nat.atSize(160, 160)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kernel x dilation").hasMessageContaining("193x193");
+        // dinat_mini: level 0 (ceil(side / 4) tokens) must hold dilation 8 x kernel 7 = 56: from 221
+        assertThatThrownBy(() -> dinat.atSize(192, 192)).hasMessageContaining("221x221");
+        assertThat(dinat.atSize(221, 221).inputSize()).containsExactly(3, 221, 221);
+        assertThatThrownBy(() -> dinatS.atSize(200, 200)).hasMessageContaining("kernel x dilation");
+        assertThatThrownBy(() -> nat.atSize(224, 256)).hasMessageContaining("square");
+        for (Architecture a : List.of(nat, dinatS)) {
+            assertThatThrownBy(() -> ModelBuilder.buildSynthetic(a, 0, ModelOutput.features(9)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices").hasMessageContaining("0,1,2,3");
+        }
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(Architectures.get("nat_isotropic_small"), 0, ModelOutput.features(0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("offers no feature maps");
     }
 
     @Test

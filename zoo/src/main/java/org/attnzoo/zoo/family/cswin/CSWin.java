@@ -2,6 +2,8 @@ package org.attnzoo.zoo.family.cswin;
 
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
@@ -103,6 +105,7 @@ public final class CSWin extends FamilyArchitecture<CSWin.Config> {
         int res = Math.toIntExact(x.dim(2));
         if (res != cfg.imgSize() / 4) throw new IllegalArgumentException("CSWin " + name + " expects " + cfg.imgSize() + "px inputs");
         Value t = LayerNorm.apply(st.scope("2"), g.transpose(g.reshape(x, -1, c, (long) res * res), 0, 2, 1), c, EPS);
+        Taps taps = Taps.of(g);
         for (int i = 0; i < 4; i++) {
             if (i > 0) {
                 Scope mg = w.scope("merge" + i);
@@ -119,11 +122,87 @@ public final class CSWin extends FamilyArchitecture<CSWin.Config> {
                 final int cc = c, rr = res, si = i;
                 t = g.named("stage" + (i + 1) + "." + j, () -> block(b, in, cc, rr, cfg.numHeads()[si], cfg.splitSize()[si], si == 3));
             }
+            // segmentation/backbone/cswin_transformer.py CSWin.save_out: each stage's tokens through
+            // its own LayerNorm norm{i+1}, as NCHW (the stages go on from the tokens before it)
+            final Value out = t;
+            final int cc = c, rr = res, si = i;
+            taps.feature(i, () -> g.reshape(g.transpose(stageNorm(w, si + 1, out, cc), 0, 2, 1), -1, cc, rr, rr));
         }
         t = LayerNorm.apply(w.scope("norm"), t, c, EPS);
         Value pooled = g.op1("ReduceMean", new Value[]{t}, t.dtype(), new long[]{t.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        taps.embedding(pooled);                             // forward_features: norm, mean over tokens
         Scope h = w.scope("head");
         return g.gemm(pooled, h.param("weight", cfg.numClasses(), c), h.param("bias", cfg.numClasses()), true);
+    }
+
+    /**
+     * The segmentation backbone's per-stage {@code norm{i}} on tokens: read from the checkpoint where
+     * it holds one (a segmentation checkpoint); otherwise the LayerNorm its init_weights sets
+     * (weight 1, bias 0), as the backbone has on an ImageNet checkpoint, which it loads with
+     * strict=False before segmentation training.
+     */
+    private static Value stageNorm(Scope w, int i, Value tokens, int c) {
+        Scope n = w.scope("norm" + i);
+        if (n.has("weight")) return LayerNorm.apply(n, tokens, c, EPS);
+        Graph g = w.graph();
+        float[] one = new float[c];
+        java.util.Arrays.fill(one, 1f);
+        return g.layerNorm(tokens, g.constant("norm" + i + ".weight", one, c), g.constant("norm" + i + ".bias", new float[c], c), EPS, -1);
+    }
+
+    /**
+     * The pre-logits vector (final norm, mean over tokens) and the segmentation backbone's four
+     * stage outputs at strides 4, 8, 16, 32 (segmentation/backbone/cswin_transformer.py).
+     */
+    @Override
+    public Backbone backbone() {
+        int c = cfg.embedDim();
+        return Backbone.of(8 * c, new int[]{c, 2 * c, 4 * c, 8 * c}, new int[]{4, 8, 16, 32});
+    }
+
+    /** Token-map side of each stage: the 7x7 stride-4 embedding (padding 2), then 3x3 stride-2 merges (padding 1). */
+    static int[] stageSides(int img) {
+        int[] r = new int[4];
+        r[0] = (img - 3) / 4 + 1;
+        for (int i = 1; i < 4; i++) r[i] = (r[i - 1] + 1) / 2;
+        return r;
+    }
+
+    /**
+     * Another square size where every stage but the last divides into its stripes and keeps the
+     * card's block layout: a stage whose map equals its stripe width has one attention branch
+     * (all channels, one LePE conv) instead of two, so the weights of one layout do not fit the
+     * other. Maps that do not divide would need the padding the segmentation backbone adds, which
+     * we do not build.
+     */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "CSWin's configuration has one image size (square inputs only)", 1);
+        if (height < 32) throw badSize(height, width, "the input must be at least 32x32", 32);
+        int[] r = stageSides(height), card = stageSides(cfg.imgSize());
+        int[] sp = cfg.splitSize();
+        for (int i = 0; i < 3; i++) {
+            if (r[i] % sp[i] != 0 || (r[i] == sp[i]) != (card[i] == sp[i])) {
+                int m = 32;
+                for (int k = 0; k < 3; k++) m = lcm(m, sp[k] << (k + 2));
+                throw badSize(height, width, "stage " + (i + 1) + "'s " + r[i] + "x" + r[i] + " map must divide into stripes of width " + sp[i]
+                        + (card[i] == sp[i] ? " and equal it (one attention branch, as at " + cfg.imgSize() + ")"
+                        : " and be wider than one stripe (two attention branches, as at " + cfg.imgSize() + ")")
+                        + "; multiples of " + m + " px divide every stage", m);
+            }
+        }
+        return new CSWin(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
+    private static int lcm(int a, int b) {
+        int x = a, y = b;
+        while (y != 0) {
+            int t = x % y;
+            x = y;
+            y = t;
+        }
+        return a / x * b;
     }
 
     /** {@code CSWinBlock}: x + proj(cross-shaped attention(norm1(x))), then x + mlp(norm2(x)). Tokens [B, res², c]. */

@@ -2,6 +2,8 @@ package org.attnzoo.zoo.family.inline;
 
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
@@ -59,6 +61,16 @@ public final class InLineCSwin extends FamilyArchitecture<InLineCSwin.Config> {
         return new InLineCSwin(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 
+    /**
+     * The pre-logits vector (final norm, mean over tokens) and the four stage outputs at strides 4,
+     * 8, 16, 32 (the authors' repository has no dense-prediction backbone: the stages' own outputs).
+     */
+    @Override
+    public Backbone backbone() {
+        int c = cfg.embedDim();
+        return Backbone.of(8 * c, new int[]{c, 2 * c, 4 * c, 8 * c}, new int[]{4, 8, 16, 32});
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int c = cfg.embedDim();
@@ -68,6 +80,7 @@ public final class InLineCSwin extends FamilyArchitecture<InLineCSwin.Config> {
         int res = Math.toIntExact(x.dim(2));
         if (res != cfg.imgSize() / 4) throw new IllegalArgumentException("InLine-CSwin expects " + cfg.imgSize() + "px inputs");
         Value t = LayerNorm.apply(st.scope("2"), g.transpose(g.reshape(x, -1, c, (long) res * res), 0, 2, 1), c, 1e-5f);
+        Taps taps = Taps.of(g);
         for (int i = 0; i < 4; i++) {
             if (i > 0) {
                 Scope mg = w.scope("merge" + i);
@@ -87,9 +100,14 @@ public final class InLineCSwin extends FamilyArchitecture<InLineCSwin.Config> {
                 final int cc = c, rr = res, si = i;
                 t = g.named("stage" + (i + 1) + "." + j, () -> block(b, in, cc, rr, cfg.numHeads()[si], split, type, si == 3));
             }
+            // no backbone class upstream: each stage's output tokens, NCHW
+            final Value out = t;
+            final int oc = c, or = res;
+            taps.feature(i, () -> g.reshape(g.transpose(out, 0, 2, 1), -1, oc, or, or));
         }
         t = LayerNorm.apply(w.scope("norm"), t, c, 1e-5f);
         Value pooled = g.op1("ReduceMean", new Value[]{t}, t.dtype(), new long[]{t.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        taps.embedding(pooled);                             // forward_features: norm, mean over tokens
         Scope h = w.scope("head");
         return g.gemm(pooled, h.param("weight", cfg.numClasses(), c), h.param("bias", cfg.numClasses()), true);
     }

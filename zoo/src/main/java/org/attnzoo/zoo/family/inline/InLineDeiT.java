@@ -1,6 +1,8 @@
 package org.attnzoo.zoo.family.inline;
 
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
@@ -49,6 +51,12 @@ public final class InLineDeiT extends FamilyArchitecture<InLineDeiT.Config> {
         return new InLineDeiT(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 
+    /** Isotropic: the pre-logits vector (the normed class token) only, no feature pyramid. */
+    @Override
+    public Backbone backbone() {
+        return Backbone.embeddingOnly(cfg.embedDim());
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int c = cfg.embedDim(), p = cfg.patchSize();
@@ -66,6 +74,7 @@ public final class InLineDeiT extends FamilyArchitecture<InLineDeiT.Config> {
         }
         tokens = LayerNorm.apply(w.scope("norm"), tokens, c, 1e-6f);
         Value clsOut = g.reshape(g.split(tokens, 1, 1, n - 1)[0], -1, c);
+        Taps.of(g).embedding(clsOut);                       // forward_features: the normed class token
         Scope h = w.scope("head");
         return g.gemm(clsOut, h.param("weight", cfg.numClasses(), c), h.param("bias", cfg.numClasses()), true);
     }

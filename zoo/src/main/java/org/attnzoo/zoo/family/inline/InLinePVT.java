@@ -1,6 +1,8 @@
 package org.attnzoo.zoo.family.inline;
 
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
@@ -54,11 +56,25 @@ public final class InLinePVT extends FamilyArchitecture<InLinePVT.Config> {
         return new InLinePVT(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 
+    /**
+     * The pre-logits vector (mean of the last stage's tokens) and the four stage outputs at strides
+     * p, 2p, 4p, 8p (p the patch size); the authors' repository has no dense-prediction backbone, so
+     * these are the stages' own outputs (no extra norms). The position tables fix the input size.
+     */
+    @Override
+    public Backbone backbone() {
+        int[] e = cfg.embedDims();
+        int[] r = new int[4];
+        for (int i = 0; i < 4; i++) r[i] = cfg.patchSize() << i;
+        return Backbone.of(e[3], e.clone(), r);
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         Value x = image;
         Value tokens = null;
         int[] e = cfg.embedDims();
+        Taps taps = Taps.of(g);
         for (int i = 0; i < 4; i++) {
             int k = i == 0 ? cfg.patchSize() : 2, cin = Math.toIntExact(x.dim(1)), c = e[i];
             Scope pe = w.scope("patch_embed" + (i + 1));
@@ -80,10 +96,14 @@ public final class InLinePVT extends FamilyArchitecture<InLinePVT.Config> {
                 tokens = g.named("block" + (i + 1) + "." + j, () -> block(b, in, si, h, wd));
             }
             if (i < 3) x = g.reshape(g.transpose(tokens, 0, 2, 1), -1, c, h, wd);
+            // no backbone class upstream: each stage's output (its last block's tokens), NCHW
+            final Value out = tokens;
+            taps.feature(i, () -> g.reshape(g.transpose(out, 0, 2, 1), -1, c, h, wd));
         }
         int c = e[3];
         Value pooled = g.op1("ReduceMean", new Value[]{tokens}, tokens.dtype(), new long[]{tokens.dim(0), c},
                 org.attnzoo.sdk.graph.Attr.ints("axes", 1), org.attnzoo.sdk.graph.Attr.i("keepdims", 0));
+        taps.embedding(pooled);                             // forward_features: mean over tokens
         Scope hd = w.scope("head");
         return g.gemm(pooled, hd.param("weight", cfg.numClasses(), c), hd.param("bias", cfg.numClasses()), true);
     }

@@ -2,6 +2,8 @@ package org.attnzoo.zoo.family.inline;
 
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
@@ -69,6 +71,22 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
         w.ignoreUnused(k -> k.endsWith(".relative_position_index") || k.endsWith(".attn_mask"));
     }
 
+    /**
+     * The pre-logits vector (final norm, mean over tokens) and each stage's output before its patch
+     * merging (strides p·2^i, p the patch size; timm's features_only for Swin), the authors'
+     * repository having no dense-prediction backbone.
+     */
+    @Override
+    public Backbone backbone() {
+        int n = cfg.depths().length;
+        int[] ch = new int[n], r = new int[n];
+        for (int i = 0; i < n; i++) {
+            ch[i] = cfg.embedDim() << i;
+            r[i] = cfg.patchSize() << i;
+        }
+        return Backbone.of(ch[n - 1], ch, r);
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int c = cfg.embedDim(), p = cfg.patchSize();
@@ -77,6 +95,7 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
                 new int[]{0, 0, 0, 0}, new int[]{1, 1}, 1);
         int h = Math.toIntExact(x.dim(2)), wd = Math.toIntExact(x.dim(3));
         Value t = LayerNorm.apply(pe.scope("norm"), g.transpose(g.reshape(x, -1, c, (long) h * wd), 0, 2, 1), c, 1e-5f);
+        Taps taps = Taps.of(g);
         for (int i = 0; i < cfg.depths().length; i++) {
             Scope layer = w.scope("layers", i);
             for (int j = 0; j < cfg.depths()[i]; j++) {
@@ -85,6 +104,10 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
                 final int si = i, bj = j, hh = h, ww = wd, cc = c;
                 t = g.named("layers." + i + ".blocks." + j, () -> block(b, in, si, bj, hh, ww, cc));
             }
+            // no backbone class upstream: each stage's blocks' output, before its patch merging, NCHW
+            final Value out = t;
+            final int oh = h, ow = wd, oc = c;
+            taps.feature(i, () -> g.reshape(g.transpose(out, 0, 2, 1), -1, oc, oh, ow));
             if (i < cfg.depths().length - 1) {
                 t = SwinWindows.patchMerging(layer.scope("downsample"), t, h, wd, c, 1e-5f);
                 h /= 2;
@@ -94,6 +117,7 @@ public final class InLineSwin extends FamilyArchitecture<InLineSwin.Config> {
         }
         t = LayerNorm.apply(w.scope("norm"), t, c, 1e-5f);
         Value pooled = g.op1("ReduceMean", new Value[]{t}, t.dtype(), new long[]{t.dim(0), c}, Attr.ints("axes", 1), Attr.i("keepdims", 0));
+        taps.embedding(pooled);                             // forward_features: norm, mean over tokens
         Scope hd = w.scope("head");
         return g.gemm(pooled, hd.param("weight", cfg.numClasses(), c), hd.param("bias", cfg.numClasses()), true);
     }

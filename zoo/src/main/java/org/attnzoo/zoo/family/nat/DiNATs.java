@@ -1,6 +1,8 @@
 package org.attnzoo.zoo.family.nat;
 
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
@@ -85,6 +87,55 @@ public final class DiNATs extends FamilyArchitecture<DiNATs.Config> {
         return new DiNATs(name, c, NaLayers.preprocessing(c.imgSize()));
     }
 
+    /**
+     * The pre-logits vector (final norm, mean over tokens) and the authors' detection backbone
+     * outputs (detection/dinats.py DiNAT_s): every layer at strides p, 2p, 4p, 8p (p the patch size),
+     * before its patch merging, through {@code norm{i}} (see {@link NAT#outputNorm}).
+     */
+    @Override
+    public Backbone backbone() {
+        int n = cfg.depths().length;
+        int[] ch = new int[n], r = new int[n];
+        for (int i = 0; i < n; i++) {
+            ch[i] = cfg.embedDim() << i;
+            r[i] = cfg.patchSize() << i;
+        }
+        return Backbone.of(ch[n - 1], ch, r);
+    }
+
+    /**
+     * Any square size whose every layer is at least kernel × (that layer's largest dilation) tokens
+     * on a side: the patch embedding and the merges pad (sides round up) and the weights do not
+     * depend on the size. Smaller maps would need NATTEN's zero padding of the attention input,
+     * which we do not build.
+     */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "DiNAT-s's configuration has one image size (square inputs only)", 1);
+        int min = minSize();
+        if (height < min) {
+            throw badSize(height, width, "every layer's token map must be at least kernel x dilation on a side; the smallest valid size is "
+                    + min + "x" + min + " (any size from there)", 1);
+        }
+        return new DiNATs(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
+    private int minSize() {
+        int n = cfg.depths().length;
+        for (int img = 1; ; img++) {
+            int x = (img + cfg.patchSize() - 1) / cfg.patchSize();
+            boolean ok = true;
+            for (int i = 0; i < n && ok; i++) {
+                int dil = 1;
+                for (int j = 0; j < cfg.depths()[i]; j++) dil = Math.max(dil, cfg.dilation(i, j));
+                ok = x >= cfg.kernelSize() * dil;
+                x = (x + 1) / 2;
+            }
+            if (ok) return img;
+        }
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         long c = cfg.embedDim();
@@ -96,6 +147,7 @@ public final class DiNATs extends FamilyArchitecture<DiNATs.Config> {
         x = g.transpose(x, 0, 2, 3, 1);
         if (cfg.patchNorm()) x = LayerNorm.apply(pe.scope("norm"), x, c, NaLayers.EPS);
         int levels = cfg.depths().length;
+        Taps taps = Taps.of(g);
         for (int i = 0; i < levels; i++) {
             long d = c << i;
             Scope lv = w.scope("layers", i);
@@ -106,6 +158,10 @@ public final class DiNATs extends FamilyArchitecture<DiNATs.Config> {
                 x = g.named("layers." + i + ".blocks." + j, () -> NaLayers.layer(b, in, d, cfg.mlpRatio(), 0,
                         y -> NaLayers.neighborhoodAttention(b.scope("attn"), y, d, heads, cfg.kernelSize(), dil, cfg.qkvBias())));
             }
+            // detection/dinats.py DiNAT_s: each layer's output before its patch merging, through norm{i}
+            final Value xo = x;
+            final int level = i;
+            taps.feature(i, () -> g.transpose(NAT.outputNorm(w, level, xo, d), 0, 3, 1, 2));
             if (i < levels - 1) {
                 final Value in = x;
                 x = g.named("layers." + i + ".downsample", () -> patchMerging(lv.scope("downsample"), in, d));
@@ -114,6 +170,7 @@ public final class DiNATs extends FamilyArchitecture<DiNATs.Config> {
         long f = c << (levels - 1);
         x = LayerNorm.apply(w.scope("norm"), x, f, NaLayers.EPS);
         Value pooled = g.reduceMean(x, false, 1, 2);
+        taps.embedding(pooled);                             // forward_features: norm, then mean over tokens
         return Linear.apply(w.scope("head"), pooled, f, cfg.numClasses(), true);
     }
 

@@ -1,6 +1,8 @@
 package org.attnzoo.zoo.family.nat;
 
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.ShapeException;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
@@ -87,6 +89,12 @@ public final class IsotropicNAT extends FamilyArchitecture<IsotropicNAT.Config> 
         w.ignoreUnused(k -> k.endsWith(".attn.relative_position_index"));
     }
 
+    /** Isotropic (one token map throughout): the pre-logits vector only, no feature pyramid. */
+    @Override
+    public Backbone backbone() {
+        return Backbone.embeddingOnly(cfg.embedDim());
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         long c = cfg.embedDim();
@@ -111,6 +119,7 @@ public final class IsotropicNAT extends FamilyArchitecture<IsotropicNAT.Config> 
         }
         x = LayerNorm.apply(w.scope("norm"), x, c, NaLayers.EPS);
         Value pooled = g.reduceMean(x, false, 1, 2);
+        Taps.of(g).embedding(pooled);                       // forward_features: norm, then mean over tokens
         return Linear.apply(w.scope("head"), pooled, c, cfg.numClasses(), true);
     }
 

@@ -1,6 +1,8 @@
 package org.attnzoo.zoo.family.nat;
 
 import org.attnzoo.sdk.graph.Graph;
+import org.attnzoo.zoo.arch.Backbone;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.LayerNorm;
@@ -95,6 +97,67 @@ public final class NAT extends FamilyArchitecture<NAT.Config> {
         return new NAT(name, c, NaLayers.preprocessing(c.imgSize()));
     }
 
+    /**
+     * The pre-logits vector (final norm, mean over tokens: the classifier's {@code forward_features})
+     * and the authors' detection backbone outputs: every level at strides 4, 8, 16, 32, before that
+     * level's downsample, through {@code norm{i}}.
+     */
+    @Override
+    public Backbone backbone() {
+        int n = cfg.depths().length;
+        int[] ch = new int[n], r = new int[n];
+        for (int i = 0; i < n; i++) {
+            ch[i] = cfg.embedDim() << i;
+            r[i] = 4 << i;
+        }
+        return Backbone.of(ch[n - 1], ch, r);
+    }
+
+    /**
+     * Any square size whose every level is at least kernel × (that level's largest dilation) tokens
+     * on a side: the stem and downsamples are padded stride-2 convolutions (sides round up), and
+     * the weights do not depend on the size. Smaller maps would need NATTEN's zero padding of the
+     * attention input, which we do not build.
+     */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "NAT's configuration has one image size (square inputs only)", 1);
+        int min = minSize(cfg);
+        if (height < min) {
+            throw badSize(height, width, "every level's token map must be at least kernel x dilation on a side; the smallest valid size is "
+                    + min + "x" + min + " (any size from there)", 1);
+        }
+        return new NAT(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
+    /** Token-map side of each level for an input side (3x3 stride-2 padded convolutions: ceil halving). */
+    static int[] levelSides(int img, int levels) {
+        int[] s = new int[levels];
+        int x = (img + 1) / 2;
+        x = (x + 1) / 2;
+        for (int i = 0; i < levels; i++) {
+            s[i] = x;
+            x = (x + 1) / 2;
+        }
+        return s;
+    }
+
+    /** The smallest input side at which every level holds kernel x its largest dilation. */
+    static int minSize(Config c) {
+        int n = c.depths().length;
+        for (int img = 1; ; img++) {
+            int[] s = levelSides(img, n);
+            boolean ok = true;
+            for (int i = 0; i < n && ok; i++) {
+                int dil = 1;
+                for (int j = 0; j < c.depths()[i]; j++) dil = Math.max(dil, c.dilation(i, j));
+                ok = s[i] >= c.kernelSize() * dil;
+            }
+            if (ok) return img;
+        }
+    }
+
     private static final float EPS = NaLayers.EPS;
     private static final int[] S2 = {2, 2}, P1 = {1, 1, 1, 1}, D1 = {1, 1};
 
@@ -107,6 +170,7 @@ public final class NAT extends FamilyArchitecture<NAT.Config> {
         x = g.conv2d(x, p1.param("weight", c, c / 2, 3, 3), p1.param("bias", c), S2, P1, D1, 1);
         x = LayerNorm.apply(pe.scope("norm"), g.transpose(x, 0, 2, 3, 1), c, EPS);
         int levels = cfg.depths().length;
+        Taps taps = Taps.of(g);
         for (int i = 0; i < levels; i++) {
             long d = c << i;
             Scope lv = w.scope("levels", i);
@@ -116,6 +180,11 @@ public final class NAT extends FamilyArchitecture<NAT.Config> {
                 Scope b = lv.scope("blocks", j);
                 x = g.named("levels." + i + ".blocks." + j, () -> block(b, in, d, cfg.numHeads()[level], cfg.dilation(level, blk)));
             }
+            // The authors' detection backbone (detection/nat.py NAT, also DiNAT) returns each level's
+            // output before its downsample, through a LayerNorm norm{i} of its own.
+            final Value xo = x;
+            final int level = i;
+            taps.feature(i, () -> g.transpose(outputNorm(w, level, xo, d), 0, 3, 1, 2));
             if (i < levels - 1) {
                 Scope ds = lv.scope("downsample");
                 Value t = g.transpose(x, 0, 3, 1, 2);
@@ -126,7 +195,23 @@ public final class NAT extends FamilyArchitecture<NAT.Config> {
         long f = c << (levels - 1);
         x = LayerNorm.apply(w.scope("norm"), x, f, EPS);
         Value pooled = g.reduceMean(x, false, 1, 2);
+        taps.embedding(pooled);                             // forward_features: norm, then mean over tokens
         return Linear.apply(w.scope("head"), pooled, f, cfg.numClasses(), true);
+    }
+
+    /**
+     * The detection backbone's per-output {@code norm{i}} on NHWC {@code x}: read from the checkpoint
+     * where it holds one (a detection checkpoint); otherwise the LayerNorm PyTorch initialises
+     * (weight 1, bias 0), which is what the authors' backbone has on an ImageNet checkpoint before
+     * detection training (it loads it with strict=False).
+     */
+    static Value outputNorm(Scope w, int level, Value x, long d) {
+        Scope n = w.scope("norm" + level);
+        if (n.has("weight")) return LayerNorm.apply(n, x, d, EPS);
+        Graph g = w.graph();
+        float[] one = new float[(int) d];
+        java.util.Arrays.fill(one, 1f);
+        return g.layerNorm(x, g.constant("norm" + level + ".weight", one, d), g.constant("norm" + level + ".bias", new float[(int) d], d), EPS, -1);
     }
 
     /** One NATLayer on NHWC {@code x [B, H, W, d]}. */

@@ -10,7 +10,9 @@ import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
 import org.attnzoo.sdk.ops.NeighborhoodAttention;
 import org.attnzoo.sdk.ops.NeighborhoodWindows;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
+import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.zoo.arch.ImageConfig;
 
 import java.util.Collections;
@@ -99,8 +101,21 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
         x = g.gelu(convBn(st.scope("3"), st.scope("4"), x, e[0] / 2, 3, 1, 1, false));
         x = g.gelu(convBn(st.scope("6"), st.scope("7"), x, e[0], 3, 2, 1, false));
         x = convBn(st.scope("9"), st.scope("10"), x, e[0], 3, 1, 1, false);
+        // Feature maps as the authors' dense-prediction backbones (segmentation/models/overlock.py and
+        // detection/models/overlock.py OverLoCK): stage 1 and 2 outputs, the stage-3 map concatenated
+        // with its context after sub_blocks3, the final map before the head, each through its own
+        // LayerNorm2d extra_norm.{i} (see extraNorm).
+        Taps taps = Taps.of(g);
         x = repStage(w, x, 0);
+        final Value s1 = x;
+        taps.feature(0, () -> extraNorm(w, 0, s1));
         x = repStage(w, downsample(w.scope("patch_embed2"), x, e[1]), 1);
+        if (taps.wants(1) || taps.wants(2) || taps.wants(3)) {
+            // Those backbones feed stage 3 the normalised stage-2 map (forward_base_features(x1) with
+            // x1 = extra_norm[1](stage 2)), unlike the classifier: a feature build does the same.
+            x = extraNorm(w, 1, x);
+            taps.feature(1, x);
+        }
         x = repStage(w, downsample(w.scope("patch_embed3"), x, e[2]), 2);
         Value ctx = repStage(w, downsample(w.scope("patch_embed4"), x, e[3]), 3);
 
@@ -118,6 +133,8 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
             x = out[0];
             h = out[1];
         }
+        final Value s3x = x, s3h = h;
+        taps.feature(2, () -> extraNorm(w, 2, g.concat(1, s3x, s3h)));
         Scope px = w.scope("patch_embedx");
         x = convBn(px.scope("x_proj.0"), px.scope("x_proj.1"), x, e[3], 3, 2, 1, false);
         h = convBn(px.scope("h_proj.0"), px.scope("h_proj.1"), h, ctxDim, 3, 2, 1, false);
@@ -128,8 +145,63 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
             x = out[0];
             h = out[1];
         }
+        final Value s4 = x, ctxCls = ctx;
+        taps.feature(3, () -> {
+            Value f = extraNorm(w, 3, s4);
+            // The detection class adds h_proj(extra_norm.4(stage-4 context)), a 1x1 conv and LayerScale
+            // that exist only in its checkpoints: built when the checkpoint has them; without them
+            // the map is the segmentation class's.
+            Scope hp2 = w.scope("h_proj");
+            if (!hp2.scope("0").has("weight")) return f;
+            int fusion = e[3] + ctxDim;
+            Value c = conv(hp2.scope("0"), extraNorm(w, 4, ctxCls), fusion, 1, 1);
+            return g.add(f, layerScale(hp2.scope("1"), c));
+        });
         checkAuxHead(w.scope("aux_head"), e[3]);
         return head(w.scope("head"), x, e[3] + ctxDim);
+    }
+
+    /**
+     * The backbones' per-output LayerNorm2d {@code extra_norm.{i}} (eps 1e-6): from the checkpoint
+     * where it holds one (a detection / segmentation checkpoint); otherwise the LayerNorm PyTorch
+     * initialises (weight 1, bias 0), as the authors' backbone has on an ImageNet checkpoint before
+     * dense-prediction training (it loads that checkpoint non-strictly).
+     */
+    private static Value extraNorm(Scope w, int i, Value x) {
+        Scope n = w.scope("extra_norm", i);
+        if (n.has("weight")) return layerNorm2d(n, x);
+        Graph g = w.graph();
+        int c = Math.toIntExact(x.dim(1));
+        float[] one = new float[c];
+        java.util.Arrays.fill(one, 1f);
+        Value t = g.transpose(x, 0, 2, 3, 1);
+        t = g.layerNorm(t, g.constant("extra_norm." + i + ".weight", one, c), g.constant("extra_norm." + i + ".bias", new float[c], c), 1e-6f, -1);
+        return g.transpose(t, 0, 3, 1, 2);
+    }
+
+    /**
+     * The pre-logits vector (the head's 1x1 projection, BatchNorm, SiLU and global pooling: what its
+     * final 1x1 classifier reads) and the four dense-prediction outputs at strides 4, 8, 16, 32
+     * (stage 3 and 4 maps carry the e[3]/4 context channels).
+     */
+    @Override
+    public Backbone backbone() {
+        int[] e = cfg.embedDim();
+        int ctx = e[3] / 4;
+        return Backbone.of(cfg.projection(), new int[]{e[0], e[1], e[2] + ctx, e[3] + ctx}, new int[]{4, 8, 16, 32});
+    }
+
+    /**
+     * Any square size from 32: convolutions (padded, sides round up), bilinear context upsampling,
+     * 7x7 adaptive key pooling and the neighbourhood windows (maps smaller than a kernel take the
+     * authors' bilinear-up / pool-down path) all follow the input; no weight depends on it.
+     */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "OverLoCK's configuration has one image size (square inputs only)", 1);
+        if (height < 32) throw badSize(height, width, "the input must be at least 32x32 (five stride-2 stages)", 32);
+        return new OverLoCK(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
     }
 
     private Value repStage(Scope w, Value x, int i) {
@@ -423,6 +495,7 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
         Graph g = s.graph();
         Value y = g.silu(convBn(s.scope("0"), s.scope("1"), x, cfg.projection(), 1, 1, 1, false));
         Value p = g.reshape(g.globalAvgPool(y), -1, cfg.projection());
+        Taps.of(g).embedding(p);                            // what the classifier conv reads
         float[] w = s.scope("4").floats("weight", cfg.numClasses(), cfg.projection(), 1, 1);
         return g.gemm(p, s.scope("4").derived("weight_2d", "classifier 1x1 conv as a matrix", w, cfg.numClasses(), cfg.projection()),
                 s.scope("4").param("bias", cfg.numClasses()), true);
