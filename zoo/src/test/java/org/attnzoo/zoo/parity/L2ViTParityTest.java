@@ -11,6 +11,7 @@ import org.attnzoo.sdk.testing.OnnxChecker;
 import org.attnzoo.sdk.testing.Parity;
 import org.attnzoo.zoo.arch.Architectures;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.l2vit.L2ViT;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -50,6 +51,31 @@ class L2ViTParityTest {
         L2ViT arch = new L2ViT(fixture, cfg, org.attnzoo.sdk.model.Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps as the authors' detection/segmentation backbone returns them (each stage's
+     * tokens through its norm{i} LayerNorm at PyTorch's initial state, NCHW; the fixture comes from
+     * that class itself), and the pooled pre-logits vector the head reads.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"l2vit_reduced", "l2vit_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsDetectionBackbone(String fixture) throws Exception {
+        L2ViT.Config cfg = ParityFixture.config(fixture, L2ViT.Config.class);
+        L2ViT arch = new L2ViT(fixture, cfg, org.attnzoo.sdk.model.Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices");
+    }
+
+    /** The same weights at 48x48 (padded convs and windows, no position table). */
+    @Test
+    void anotherSizeMatchesTheAuthorsModel() throws Exception {
+        String fixture = "l2vit_reduced";
+        L2ViT.Config cfg = ParityFixture.config(fixture, L2ViT.Config.class);
+        L2ViT arch = new L2ViT(fixture, cfg, org.attnzoo.sdk.model.Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 48);
+        assertThatThrownBy(() -> arch.atSize(48, 64)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
     }
 
     /**

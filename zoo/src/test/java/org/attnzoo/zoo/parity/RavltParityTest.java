@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.zoo.arch.ModelBuilder;
+import org.attnzoo.zoo.arch.ModelOutput;
 import org.attnzoo.zoo.family.ravlt.Ravlt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * RAVLT against the authors' code in float64 on random fp16-exact weights (fixtures from
@@ -35,6 +37,31 @@ class RavltParityTest {
         Ravlt arch = new Ravlt(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
         long params = ParityFixture.meta(fixture).get("parameters").asLong();
         ParityFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, params);
+    }
+
+    /**
+     * Feature maps as the authors' detection/segmentation backbone GLTA returns them (each layer's
+     * output before its patch merging through extra_norms[i] LayerNorm2d at PyTorch's initial state;
+     * the fixture comes from GLTA itself), and the pooled projection the head reads.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ravlt_reduced", "ravlt_reduced_odd"})
+    void backboneOutputsMatchTheAuthorsDetectionBackbone(String fixture) throws Exception {
+        Ravlt.Config cfg = ParityFixture.config(fixture, Ravlt.Config.class);
+        Ravlt arch = new Ravlt(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        assertThatThrownBy(() -> ModelBuilder.buildSynthetic(arch, 0, ModelOutput.features(9)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid out-indices");
+    }
+
+    /** The same weights at 80x80 (padded convs; RoPE tables for the maps met: 20, 10, 5, 3). */
+    @Test
+    void anotherSizeMatchesTheAuthorsModel() throws Exception {
+        String fixture = "ravlt_reduced";
+        Ravlt.Config cfg = ParityFixture.config(fixture, Ravlt.Config.class);
+        Ravlt arch = new Ravlt(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.875, "bicubic"));
+        BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 80);
+        assertThatThrownBy(() -> arch.atSize(80, 96)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("square");
     }
 
     /**

@@ -9,8 +9,11 @@ import org.attnzoo.sdk.nn.Linear;
 import org.attnzoo.sdk.nn.Mlp;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Arrays;
 import java.util.Collections;
@@ -109,9 +112,41 @@ public final class L2ViT extends FamilyArchitecture<L2ViT.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /**
+     * The pre-logits vector (final LayerNorm, mean over tokens: what {@code head} reads) and the
+     * four stage maps at strides 4, 8, 16, 32 as the authors' detection and segmentation backbone
+     * returns them ({@code object_detection/mmdet/models/backbones/l2vit.py}, identical in
+     * {@code semantic_segmentation/}): the tokens after {@code stages[i]} (before the next
+     * embedding) through the backbone's own LayerNorm {@code norm<i>}, as NCHW.
+     *
+     * <p>That class does not pass its {@code window_size} on to the blocks, so its local blocks
+     * always use windows of 7; we keep the variant's window, which is 7 for every registered model
+     * but {@code L2ViT_Base_384} (12, whose maps here are its classification model's).
+     */
+    @Override
+    public Backbone backbone() {
+        int[] d = cfg.dims();
+        return Backbone.of(d[3], d.clone(), new int[]{4, 8, 16, 32});
+    }
+
+    /**
+     * Any square size: the stem and the 2×2 embeddings pad their input (maps round up: ceil(H/4),
+     * then ceil of halves), the local attention pads each map to whole windows, and there is no
+     * position table (positions come from the depthwise CPE convs), so the authors' model runs at
+     * any size on the same weights.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "L2ViT's configuration has one image size (square inputs only)", 1);
+        if (height < 1) throw badSize(height, width, "the size must be positive", 1);
+        return new L2ViT(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int[] dims = cfg.dims();
+        Taps taps = Taps.of(g);
         Scope d0 = w.scope("downsample_layers.0");
         Value x = padTo(g, image, 4);
         Scope stem = d0.scope("proj.proj");
@@ -137,12 +172,28 @@ public final class L2ViT extends FamilyArchitecture<L2ViT.Config> {
                 final boolean local = j % 2 == 0;
                 t = g.named("stages." + i + "." + j, () -> local ? localBlock(b, in, si, hh, ww) : globalBlock(b, in, si, hh, ww));
             }
+            if (taps.wants(i)) taps.feature(i, toMap(g, outputNorm(w.scope("norm" + i), t, dims[i]), h, wd));
         }
         int c = dims[3];
         t = LayerNorm.apply(w.scope("norm"), t, c, 1e-5f);
         Value pooled = g.reduceMean(t, false, 1);
+        taps.embedding(pooled);
         Scope hd = w.scope("head");
         return g.gemm(pooled, hd.param("weight", cfg.numClasses(), c), hd.param("bias", cfg.numClasses()), true);
+    }
+
+    /**
+     * The detection backbone's per-output {@code norm<i>} (nn.LayerNorm, eps 1e-5) on a stage's
+     * tokens: read from the checkpoint where it holds one (a detection/segmentation checkpoint); a
+     * classification checkpoint has none, and the backbone class then starts from PyTorch's
+     * initialisation (weight 1, bias 0; its _init_weights sets the same), which is what we build.
+     */
+    private static Value outputNorm(Scope s, Value t, int c) {
+        if (s.has("weight")) return LayerNorm.apply(s, t, c, 1e-5f);
+        Graph g = s.graph();
+        float[] one = new float[c];
+        Arrays.fill(one, 1f);
+        return g.layerNorm(t, g.constant(s.path("weight_init"), one, c), g.constant(s.path("bias_init"), new float[c], c), 1e-5f, -1);
     }
 
     /** Zero padding on the right and bottom of an NCHW map up to a multiple of {@code m} (F.pad as upstream). */

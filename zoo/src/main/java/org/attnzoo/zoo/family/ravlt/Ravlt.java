@@ -7,8 +7,11 @@ import org.attnzoo.sdk.model.Preprocessing;
 import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
+import org.attnzoo.zoo.arch.Architecture;
+import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
+import org.attnzoo.zoo.arch.Taps;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -79,9 +82,35 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
         w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
     }
 
+    /**
+     * The pre-logits vector (1×1 projection, BatchNorm, Swish, mean pool: what the 1×1 head reads,
+     * {@code projection} wide) and the four stage maps at strides 4, 8, 16, 32 as the authors'
+     * detection and segmentation backbone returns them ({@code detection/mmdet/models/backbones/RALA.py},
+     * {@code GLTA}, identical in {@code segmentation/}): each layer's blocks' output before its
+     * PatchMerging, through the backbone's own {@code extra_norms[i]} (LayerNorm2d, eps 1e-6).
+     */
+    @Override
+    public Backbone backbone() {
+        return Backbone.of(cfg.projection(), cfg.embedDims().clone(), new int[]{4, 8, 16, 32});
+    }
+
+    /**
+     * Any square size: the stem and patch mergings are padded stride-2 convs (maps round up), and
+     * the RoPE tables are computed for the map each stage meets (no position table in the weights
+     * but the per-stage {@code angle}), so the authors' model runs at any size on the same weights.
+     */
+    @Override
+    public Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (height != width) throw badSize(height, width, "RAVLT's configuration has one image size (square inputs only)", 1);
+        if (height < 1) throw badSize(height, width, "the size must be positive", 1);
+        return new Ravlt(name, ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         int[] e = cfg.embedDims();
+        Taps taps = Taps.of(g);
         Scope pe = w.scope("patch_embed.proj");
         Value x = g.gelu(convBn(pe.scope("0"), pe.scope("1"), image, e[0] / 2, 3, 2));
         x = g.gelu(convBn(pe.scope("3"), pe.scope("4"), x, e[0] / 2, 3, 1));
@@ -96,10 +125,12 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
                 final int si = i, bj = j;
                 x = g.named("layers." + i + ".blocks." + j, () -> block(b, in, si, bj, rope));
             }
+            if (taps.wants(i)) taps.feature(i, outputNorm(w.scope("extra_norms", i), x));
             if (i < e.length - 1) x = convBn(layer.scope("downsample.reduction"), layer.scope("downsample.norm"), x, e[i + 1], 3, 2);
         }
         Value y = g.silu(convBn(w.scope("proj"), w.scope("norm"), x, cfg.projection(), 1, 1));
         Value p = g.reshape(g.globalAvgPool(y), -1, cfg.projection());
+        taps.embedding(p);
         Scope h = w.scope("head");
         float[] hw = h.floats("weight", cfg.numClasses(), cfg.projection(), 1, 1);
         return g.gemm(p, h.derived("weight_2d", "1x1 conv as a matrix", hw, cfg.numClasses(), cfg.projection()),
@@ -142,6 +173,24 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
         int c = Math.toIntExact(x.dim(1));
         Scope n = s.scope("norm");
         Value y = g.layerNorm(g.transpose(x, 0, 2, 3, 1), n.param("weight", c), n.param("bias", c), 1e-6f, -1);
+        return g.transpose(y, 0, 3, 1, 2);
+    }
+
+    /**
+     * GLTA's per-output {@code extra_norms[i]} (LayerNorm2d, eps 1e-6, weights under {@code .norm}):
+     * read from the checkpoint where it holds one (a detection/segmentation checkpoint); a
+     * classification checkpoint has none, and GLTA then starts from PyTorch's initialisation
+     * (weight 1, bias 0; its _init_weights sets the same), which is what we build.
+     */
+    private static Value outputNorm(Scope s, Value x) {
+        if (s.has("norm.weight")) return layerNorm2d(s, x);
+        Graph g = s.graph();
+        int c = Math.toIntExact(x.dim(1));
+        float[] one = new float[c];
+        java.util.Arrays.fill(one, 1f);
+        Scope n = s.scope("norm");
+        Value y = g.layerNorm(g.transpose(x, 0, 2, 3, 1), g.constant(n.path("weight_init"), one, c),
+                g.constant(n.path("bias_init"), new float[c], c), 1e-6f, -1);
         return g.transpose(y, 0, 3, 1, 2);
     }
 
