@@ -107,11 +107,6 @@ public final class L2ViT extends FamilyArchitecture<L2ViT.Config> {
                 : Preprocessing.imagenet(size, 224.0 / 256, "bicubic");
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
-
     /**
      * The pre-logits vector (final LayerNorm, mean over tokens: what {@code head} reads) and the
      * four stage maps at strides 4, 8, 16, 32 as the authors' detection and segmentation backbone

@@ -86,11 +86,6 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
         return new OverLoCK(name, c, Preprocessing.imagenet(c.imgSize(), CROP.get(name), "bicubic"));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
-
     // ------------------------------------------------------------------ forward
 
     @Override

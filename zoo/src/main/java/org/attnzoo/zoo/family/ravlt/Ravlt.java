@@ -77,11 +77,6 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
         return new Ravlt(name, c, Preprocessing.imagenet(c.imgSize(), 224.0 / 256, "bicubic"));
     }
 
-    @Override
-    public void declareIgnorable(Weights w) {
-        w.ignoreUnused(k -> k.endsWith(".num_batches_tracked"));
-    }
-
     /**
      * The pre-logits vector (1×1 projection, BatchNorm, Swish, mean pool: what the 1×1 head reads,
      * {@code projection} wide) and the four stage maps at strides 4, 8, 16, 32 as the authors'
