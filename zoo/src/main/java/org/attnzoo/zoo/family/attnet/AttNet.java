@@ -146,10 +146,7 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
 
     /** timm's LayerNorm2d: LayerNorm over channels of an NCHW map. */
     private static Value layerNorm2d(Scope s, Value x) {
-        Graph g = s.graph();
-        int c = Math.toIntExact(x.dim(1));
-        Value n = g.layerNorm(g.transpose(x, 0, 2, 3, 1), s.param("weight", c), s.param("bias", c), 1e-6f, -1);
-        return g.transpose(n, 0, 3, 1, 2);
+        return LayerNorm.channelsFirst(s, x, 1e-6f);
     }
 
     private static Value layerScale(Scope s, Value x, int c) {

@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.family.biformer;
 
+import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
@@ -136,18 +137,7 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
      * is what BiFormer_mm holds on ImageNet weights before dense training.
      */
     private static Value extraNorm(Scope s, Value x, int c) {
-        Graph g = s.graph();
-        Value gamma, beta;
-        if (s.has("weight")) {
-            gamma = s.param("weight", c);
-            beta = s.param("bias", c);
-        } else {
-            float[] one = new float[c];
-            java.util.Arrays.fill(one, 1f);
-            gamma = s.derived("weight", "identity LayerNorm2d (not in a classification checkpoint: PyTorch's initial weight 1)", one, c);
-            beta = s.derived("bias", "identity LayerNorm2d (PyTorch's initial bias 0)", new float[c], c);
-        }
-        return g.transpose(g.layerNorm(g.transpose(x, 0, 2, 3, 1), gamma, beta, 1e-6f, -1), 0, 3, 1, 2);
+        return LayerNorm.channelsFirstOrInitial(s, x, 1e-6f);
     }
 
     /** Conv 3×3 stride 2 (bias) + BatchNorm as one conv. */

@@ -142,12 +142,7 @@ public final class CSWin extends FamilyArchitecture<CSWin.Config> {
      * strict=False before segmentation training.
      */
     private static Value stageNorm(Scope w, int i, Value tokens, int c) {
-        Scope n = w.scope("norm" + i);
-        if (n.has("weight")) return LayerNorm.apply(n, tokens, c, EPS);
-        Graph g = w.graph();
-        float[] one = new float[c];
-        java.util.Arrays.fill(one, 1f);
-        return g.layerNorm(tokens, g.constant("norm" + i + ".weight", one, c), g.constant("norm" + i + ".bias", new float[c], c), EPS, -1);
+        return LayerNorm.applyOrInitial(w.scope("norm" + i), tokens, c, EPS);
     }
 
     /**

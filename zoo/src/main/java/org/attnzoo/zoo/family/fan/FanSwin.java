@@ -120,11 +120,7 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
      * none, and that class then starts from PyTorch's initialisation (weight 1, bias 0), built here.
      */
     private static Value outputNorm(Scope s, Value t, int c) {
-        if (s.has("weight")) return LayerNorm.apply(s, t, c, EPS);
-        Graph g = s.graph();
-        float[] one = new float[c];
-        Arrays.fill(one, 1f);
-        return g.layerNorm(t, g.constant(s.path("weight_init"), one, c), g.constant(s.path("bias_init"), new float[c], c), EPS, -1);
+        return LayerNorm.applyOrInitial(s, t, c, EPS);
     }
 
     @Override

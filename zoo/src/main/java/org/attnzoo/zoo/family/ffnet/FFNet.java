@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.family.ffnet;
 
+import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
@@ -261,20 +262,9 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
      * the authors' backbone has before detection training. A detection checkpoint's values are read.
      */
     private static Value outputNorm(Scope s, Value x) {
-        Graph g = s.graph();
-        int c = Math.toIntExact(x.dim(1));
-        String doc = "identity LayerNorm as initialised (not in a classification checkpoint)";
-        Value weight = s.has("weight") ? s.param("weight", c) : s.derived("weight", doc, filled(c, 1f), c);
-        Value bias = s.has("bias") ? s.param("bias", c) : s.derived("bias", doc, filled(c, 0f), c);
-        Value n = g.layerNorm(g.transpose(x, 0, 2, 3, 1), weight, bias, 1e-6f, -1);
-        return g.transpose(n, 0, 3, 1, 2);
+        return LayerNorm.channelsFirstOrInitial(s, x, 1e-6f);
     }
 
-    private static float[] filled(int n, float v) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, v);
-        return a;
-    }
 
     /** Conv2d_BN_skip: {@code x + conv1x1(BN(x))} (BN before the bias-free conv). */
     private Value mergeSkip(Scope s, Value x) {

@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.family.hornet;
 
+import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
@@ -195,14 +196,7 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
      * bias 0), which is what we build.
      */
     private static Value outputNorm(Scope s, Value x) {
-        if (s.has("weight")) return layerNormCf(s, x);
-        Graph g = s.graph();
-        int c = Math.toIntExact(x.dim(1));
-        float[] one = new float[c];
-        java.util.Arrays.fill(one, 1f);
-        Value y = g.layerNorm(g.transpose(x, 0, 2, 3, 1), g.constant(s.path("weight_init"), one, c),
-                g.constant(s.path("bias_init"), new float[c], c), 1e-6f, -1);
-        return g.transpose(y, 0, 3, 1, 2);
+        return LayerNorm.channelsFirstOrInitial(s, x, 1e-6f);
     }
 
     private Value block(Scope b, Value x, int dim, int stage) {

@@ -184,11 +184,7 @@ public final class L2ViT extends FamilyArchitecture<L2ViT.Config> {
      * initialisation (weight 1, bias 0; its _init_weights sets the same), which is what we build.
      */
     private static Value outputNorm(Scope s, Value t, int c) {
-        if (s.has("weight")) return LayerNorm.apply(s, t, c, 1e-5f);
-        Graph g = s.graph();
-        float[] one = new float[c];
-        Arrays.fill(one, 1f);
-        return g.layerNorm(t, g.constant(s.path("weight_init"), one, c), g.constant(s.path("bias_init"), new float[c], c), 1e-5f, -1);
+        return LayerNorm.applyOrInitial(s, t, c, 1e-5f);
     }
 
     /** Zero padding on the right and bottom of an NCHW map up to a multiple of {@code m} (F.pad as upstream). */

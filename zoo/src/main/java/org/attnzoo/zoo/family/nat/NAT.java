@@ -206,12 +206,7 @@ public final class NAT extends FamilyArchitecture<NAT.Config> {
      * detection training (it loads it with strict=False).
      */
     static Value outputNorm(Scope w, int level, Value x, long d) {
-        Scope n = w.scope("norm" + level);
-        if (n.has("weight")) return LayerNorm.apply(n, x, d, EPS);
-        Graph g = w.graph();
-        float[] one = new float[(int) d];
-        java.util.Arrays.fill(one, 1f);
-        return g.layerNorm(x, g.constant("norm" + level + ".weight", one, d), g.constant("norm" + level + ".bias", new float[(int) d], d), EPS, -1);
+        return LayerNorm.applyOrInitial(w.scope("norm" + level), x, d, EPS);
     }
 
     /** One NATLayer on NHWC {@code x [B, H, W, d]}. */

@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.family.overlock;
 
+import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
@@ -163,15 +164,7 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
      * dense-prediction training (it loads that checkpoint non-strictly).
      */
     private static Value extraNorm(Scope w, int i, Value x) {
-        Scope n = w.scope("extra_norm", i);
-        if (n.has("weight")) return layerNorm2d(n, x);
-        Graph g = w.graph();
-        int c = Math.toIntExact(x.dim(1));
-        float[] one = new float[c];
-        java.util.Arrays.fill(one, 1f);
-        Value t = g.transpose(x, 0, 2, 3, 1);
-        t = g.layerNorm(t, g.constant("extra_norm." + i + ".weight", one, c), g.constant("extra_norm." + i + ".bias", new float[c], c), 1e-6f, -1);
-        return g.transpose(t, 0, 3, 1, 2);
+        return LayerNorm.channelsFirstOrInitial(w.scope("extra_norm", i), x, 1e-6f);
     }
 
     /**
@@ -258,11 +251,7 @@ public final class OverLoCK extends FamilyArchitecture<OverLoCK.Config> {
 
     /** LayerNorm over channels of an NCHW map (eps 1e-6). */
     static Value layerNorm2d(Scope s, Value x) {
-        Graph g = s.graph();
-        int c = Math.toIntExact(x.dim(1));
-        Value t = g.transpose(x, 0, 2, 3, 1);
-        Value n = g.layerNorm(t, s.param("weight", c), s.param("bias", c), 1e-6f, -1);
-        return g.transpose(n, 0, 3, 1, 2);
+        return LayerNorm.channelsFirst(s, x, 1e-6f);
     }
 
     /** GRN: {@code (γ·N(x) + 1)·x + β} with {@code N = ‖x‖₂(H,W) / (mean_C ‖x‖₂ + 1e-6)}. */

@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.family.ravlt;
 
+import org.attnzoo.sdk.nn.LayerNorm;
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
@@ -164,11 +165,7 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
 
     /** LayerNorm over channels (eps 1e-6) of an NCHW map; weights under {@code s.norm}. */
     private static Value layerNorm2d(Scope s, Value x) {
-        Graph g = s.graph();
-        int c = Math.toIntExact(x.dim(1));
-        Scope n = s.scope("norm");
-        Value y = g.layerNorm(g.transpose(x, 0, 2, 3, 1), n.param("weight", c), n.param("bias", c), 1e-6f, -1);
-        return g.transpose(y, 0, 3, 1, 2);
+        return LayerNorm.channelsFirst(s.scope("norm"), x, 1e-6f);
     }
 
     /**
@@ -178,15 +175,7 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
      * (weight 1, bias 0; its _init_weights sets the same), which is what we build.
      */
     private static Value outputNorm(Scope s, Value x) {
-        if (s.has("norm.weight")) return layerNorm2d(s, x);
-        Graph g = s.graph();
-        int c = Math.toIntExact(x.dim(1));
-        float[] one = new float[c];
-        java.util.Arrays.fill(one, 1f);
-        Scope n = s.scope("norm");
-        Value y = g.layerNorm(g.transpose(x, 0, 2, 3, 1), g.constant(n.path("weight_init"), one, c),
-                g.constant(n.path("bias_init"), new float[c], c), 1e-6f, -1);
-        return g.transpose(y, 0, 3, 1, 2);
+        return LayerNorm.channelsFirstOrInitial(s.scope("norm"), x, 1e-6f);
     }
 
     /** A stage's RoPE tables: {@code cos}, {@code sin} [N, hd] and the pair rotation [hd, hd]. */
