@@ -75,9 +75,20 @@ public final class BatchNorm {
      */
     public static org.attnzoo.sdk.graph.Value convFolded(Scope conv, Scope bn, org.attnzoo.sdk.graph.Value x, int out, int k,
                                                          int stride, int groups, boolean convBias, double eps) {
-        int in = Math.toIntExact(x.dim(1)) / groups, p = k / 2;
+        return convFolded(conv, bn, x, out, k, stride, k / 2, 1, groups, convBias, eps);
+    }
+
+    /**
+     * {@code Conv2d(k, stride, padding=pad, dilation, groups[, bias])} then {@code BatchNorm2d} (eval),
+     * as one conv: the conv's weight (and bias) read under {@code conv}, the BatchNorm under {@code bn},
+     * folded at build time into {@code conv.weight_folded} / {@code conv.bias_folded}.
+     */
+    public static org.attnzoo.sdk.graph.Value convFolded(Scope conv, Scope bn, org.attnzoo.sdk.graph.Value x, int out, int k,
+                                                         int stride, int pad, int dilation, int groups, boolean convBias, double eps) {
+        int in = Math.toIntExact(x.dim(1)) / groups;
         Folded f = fold(conv.floats("weight", out, in, k, k), convBias ? conv.floats("bias", out) : null, affine(bn, out, eps));
         return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in, k, k),
-                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, groups);
+                conv.derived("bias_folded", "BatchNorm folded in", f.bias(), out), new int[]{stride, stride}, new int[]{pad, pad, pad, pad},
+                new int[]{dilation, dilation}, groups);
     }
 }

@@ -219,12 +219,7 @@ public final class AFFNet extends FamilyArchitecture<AFFNet.Config> {
 
     /** ConvLayer: conv without bias (padding k/2), BatchNorm (folded), optionally the activation. */
     private Value convLayer(Scope s, Value x, int out, int k, int stride, int groups, boolean useAct) {
-        int in = Math.toIntExact(x.dim(1)), p = k / 2;
-        Scope conv = s.scope("block.conv");
-        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in / groups, k, k), null,
-                BatchNorm.affine(s.scope("block.norm"), out, BatchNorm.DEFAULT_EPS));
-        Value y = s.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in / groups, k, k),
-                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, groups);
+        Value y = BatchNorm.convFolded(s.scope("block.conv"), s.scope("block.norm"), x, out, k, stride, groups, false, BatchNorm.DEFAULT_EPS);
         return useAct ? act(s.graph(), y) : y;
     }
 

@@ -131,11 +131,7 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
 
     /** ConvBN: conv 3×3 stride 2 padding 1 (no bias) with its BatchNorm folded in. */
     private static Value convBn(Scope s, Value x, int out) {
-        int in = Math.toIntExact(x.dim(1));
-        BatchNorm.Folded f = BatchNorm.fold(s.scope("0").floats("weight", out, in, 3, 3), null,
-                BatchNorm.affine(s.scope("1"), out, BatchNorm.DEFAULT_EPS));
-        return s.graph().conv2d(x, s.derived("0.weight_folded", "BatchNorm folded in", f.weight(), out, in, 3, 3),
-                s.derived("0.bias_folded", null, f.bias(), out), new int[]{2, 2}, new int[]{1, 1, 1, 1}, new int[]{1, 1}, 1);
+        return BatchNorm.convFolded(s.scope("0"), s.scope("1"), x, out, 3, 2, 1, false, BatchNorm.DEFAULT_EPS);
     }
 
     private static Value conv1x1(Scope s, Value x, int out) {

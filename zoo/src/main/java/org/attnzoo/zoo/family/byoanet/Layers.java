@@ -36,15 +36,9 @@ final class Layers {
      * padding as timm's symmetric default {@code ((stride - 1) + (k - 1)) / 2}.
      */
     static Value convNormAct(Scope s, Value x, int out, int k, int stride, int groups, String act) {
-        Graph g = s.graph();
-        int in = Math.toIntExact(x.dim(1));
-        float[] w = s.scope("conv").floats("weight", out, in / groups, k, k);
-        BatchNorm.Folded f = BatchNorm.fold(w, null, BatchNorm.affine(s.scope("bn"), out, BN_EPS));
-        Value wv = s.derived("conv.weight", "BatchNorm folded in", f.weight(), out, in / groups, k, k);
-        Value bv = s.derived("conv.bias", "folded BatchNorm shift", f.bias(), out);
-        int p = ((stride - 1) + (k - 1)) / 2;
-        Value y = g.conv2d(x, wv, bv, new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, groups);
-        return act(g, y, act);
+        int p = ((stride - 1) + (k - 1)) / 2;   // timm's symmetric default padding
+        Value y = BatchNorm.convFolded(s.scope("conv"), s.scope("bn"), x, out, k, stride, p, 1, groups, false, BN_EPS);
+        return act(s.graph(), y, act);
     }
 
     /** An eval-mode BatchNorm2d on its own (weights directly under {@code s}) as a per-channel multiply-add. */

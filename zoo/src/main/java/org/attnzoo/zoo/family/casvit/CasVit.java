@@ -147,12 +147,7 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
 
     /** A conv with bias followed by a BatchNorm, as one conv (padding {@code k/2}). */
     static Value convThenBn(Scope conv, Scope bn, Value x, int out, int k, int stride, int groups) {
-        int in = Math.toIntExact(x.dim(1));
-        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in / groups, k, k), conv.floats("bias", out),
-                BatchNorm.affine(bn, out, BatchNorm.DEFAULT_EPS));
-        int p = k / 2;
-        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in / groups, k, k),
-                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, groups);
+        return BatchNorm.convFolded(conv, bn, x, out, k, stride, groups, true, BatchNorm.DEFAULT_EPS);
     }
 
     /** {@code conv1x1(BN(x))} as one 1×1 conv (the BatchNorm before the conv folded into it). */

@@ -153,11 +153,7 @@ public final class DHVT extends FamilyArchitecture<DHVT.Config> {
     }
 
     private static Value convThenBn(Scope conv, Scope bn, Value x, int out, int k, int stride, int groups, boolean bias) {
-        int in = Math.toIntExact(x.dim(1)), p = k / 2;
-        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in / groups, k, k), bias ? conv.floats("bias", out) : null,
-                BatchNorm.affine(bn, out, BatchNorm.DEFAULT_EPS));
-        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in / groups, k, k),
-                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, groups);
+        return BatchNorm.convFolded(conv, bn, x, out, k, stride, groups, bias, BatchNorm.DEFAULT_EPS);
     }
 
     private Value block(Scope b, Value x, int side, int n) {

@@ -113,10 +113,7 @@ public final class EuroSatBalanced extends FamilyArchitecture<EuroSatBalanced.Co
 
     /** A bias-free conv followed by a BatchNorm, as one conv (padding {@code k/2}). */
     private static Value convBn(Scope conv, Scope bn, Value x, int out, int k, int stride) {
-        int in = Math.toIntExact(x.dim(1)), p = k / 2;
-        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in, k, k), null, BatchNorm.affine(bn, out, BatchNorm.DEFAULT_EPS));
-        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in, k, k),
-                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, 1);
+        return BatchNorm.convFolded(conv, bn, x, out, k, stride, 1, false, BatchNorm.DEFAULT_EPS);
     }
 
     private static Value conv1x1(Scope s, Value x, int out) {

@@ -265,12 +265,7 @@ public final class Fan extends FamilyArchitecture<Fan.Config> {
 
     /** conv3×3 stride 2 pad 1 without bias ({@code .0}) then BatchNorm ({@code .1}), folded. */
     private static Value convBn(Scope s, Value x, int out) {
-        int in = Math.toIntExact(x.dim(1));
-        Scope cv = s.scope("0");
-        BatchNorm.Folded f = BatchNorm.fold(cv.floats("weight", out, in, 3, 3), null,
-                BatchNorm.affine(s.scope("1"), out, BatchNorm.DEFAULT_EPS));
-        return s.graph().conv2d(x, cv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in, 3, 3),
-                cv.derived("bias_folded", "BatchNorm shift", f.bias(), out), new int[]{2, 2}, new int[]{1, 1, 1, 1}, new int[]{1, 1}, 1);
+        return BatchNorm.convFolded(s.scope("0"), s.scope("1"), x, out, 3, 2, 1, false, BatchNorm.DEFAULT_EPS);
     }
 
     /** HybridEmbed: the ConvNeXt stages' features, then a 2×2/2 projection to the embedding width. */

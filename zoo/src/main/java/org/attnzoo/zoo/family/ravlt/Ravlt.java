@@ -135,11 +135,7 @@ public final class Ravlt extends FamilyArchitecture<Ravlt.Config> {
 
     /** A conv with bias followed by a BatchNorm, as one conv. */
     private static Value convBn(Scope conv, Scope bn, Value x, int out, int k, int stride) {
-        int in = Math.toIntExact(x.dim(1)), p = k / 2;
-        BatchNorm.Folded f = BatchNorm.fold(conv.floats("weight", out, in, k, k), conv.floats("bias", out),
-                BatchNorm.affine(bn, out, BatchNorm.DEFAULT_EPS));
-        return conv.graph().conv2d(x, conv.derived("weight_folded", "BatchNorm folded in", f.weight(), out, in, k, k),
-                conv.derived("bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{p, p, p, p}, new int[]{1, 1}, 1);
+        return BatchNorm.convFolded(conv, bn, x, out, k, stride, 1, true, BatchNorm.DEFAULT_EPS);
     }
 
     /** A conv with bias; {@code rowScale} (per output channel, or null) folded in; {@code identity} adds x (depthwise odd k). */

@@ -147,12 +147,7 @@ public final class SpaRTAN extends FamilyArchitecture<SpaRTAN.Config> {
 
     /** ConvNormAct's conv (no bias) with its BatchNorm (eps 1e-6) folded in; the activation is the caller's. */
     static Value convNorm(Scope s, Value x, int out, int k, int stride, int pad, int dilation, int groups) {
-        int in = Math.toIntExact(x.dim(1));
-        BatchNorm.Folded f = BatchNorm.fold(s.scope("conv").floats("weight", out, in / groups, k, k), null,
-                BatchNorm.affine(s.scope("norm"), out, BN_EPS));
-        return s.graph().conv2d(x, s.derived("conv.weight_folded", "BatchNorm folded in", f.weight(), out, in / groups, k, k),
-                s.derived("conv.bias_folded", null, f.bias(), out), new int[]{stride, stride}, new int[]{pad, pad, pad, pad},
-                new int[]{dilation, dilation}, groups);
+        return BatchNorm.convFolded(s.scope("conv"), s.scope("norm"), x, out, k, stride, pad, dilation, groups, false, BN_EPS);
     }
 
     /** A 1×1 conv with bias, its output channels scaled by {@code scale} (null for none). */

@@ -232,14 +232,8 @@ public final class Volo extends FamilyArchitecture<Volo.Config> {
 
     /** Conv (no bias) + BatchNorm (eval) + ReLU, the BatchNorm folded into the conv's weight and bias. */
     private static Value convBn(Graph g, Scope seq, int conv, int bn, Value x, int out, int in, int k, int stride, int pad) {
-        float[] wt = seq.scope(Integer.toString(conv)).floats("weight", out, in, k, k);
-        Scope b = seq.scope(Integer.toString(bn));
-        org.attnzoo.sdk.nn.BatchNorm.Folded f = org.attnzoo.sdk.nn.BatchNorm.fold(wt, null, org.attnzoo.sdk.nn.BatchNorm.affine(b, out, 1e-5));
-        Scope c = seq.scope(Integer.toString(conv));
-        Value y = g.conv2d(x, c.derived("weight", "BatchNorm " + b.prefix() + " folded in", f.weight(), out, in, k, k),
-                c.derived("bias", "from BatchNorm " + b.prefix(), f.bias(), out),
-                new int[]{stride, stride}, new int[]{pad, pad, pad, pad}, new int[]{1, 1}, 1);
-        return g.relu(y);
+        return g.relu(org.attnzoo.sdk.nn.BatchNorm.convFolded(seq.scope(Integer.toString(conv)), seq.scope(Integer.toString(bn)), x, out, k, stride, pad, 1,
+                1, false, 1e-5));
     }
 
     /** 2×2 stride-2 conv on tokens {@code [B, HW, C]}: space-to-depth, then one MatMul. */
