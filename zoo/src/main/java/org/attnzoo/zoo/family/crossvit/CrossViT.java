@@ -1,5 +1,6 @@
 package org.attnzoo.zoo.family.crossvit;
 
+import org.attnzoo.sdk.nn.SingleQueryAttention;
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.ShapeException;

@@ -12,7 +12,7 @@ import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.Taps;
 import org.attnzoo.zoo.arch.ImageConfig;
-import org.attnzoo.zoo.family.shvit.ConvBn;
+import org.attnzoo.sdk.nn.ConvBn;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -2,6 +2,7 @@ package org.attnzoo.zoo.family.shvit;
 
 import org.attnzoo.converters.KeyMap;
 import org.attnzoo.converters.TensorViews;
+import org.attnzoo.sdk.nn.ConvBn;
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;

@@ -15,7 +15,7 @@ import org.attnzoo.zoo.arch.Backbone;
 import org.attnzoo.zoo.arch.FamilyArchitecture;
 import org.attnzoo.zoo.arch.ImageConfig;
 import org.attnzoo.zoo.arch.Taps;
-import org.attnzoo.zoo.family.crossvit.SingleQueryAttention;
+import org.attnzoo.sdk.nn.SingleQueryAttention;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,8 +1,7 @@
-package org.attnzoo.zoo.family.shvit;
+package org.attnzoo.sdk.nn;
 
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
-import org.attnzoo.sdk.nn.Scope;
 
 /**
  * A bias-free convolution followed by an inference-mode BatchNorm ({@code c} + {@code bn}, the
@@ -33,7 +32,7 @@ public final class ConvBn {
 
     /** Per-channel BatchNorm scale and shift (see {@link org.attnzoo.sdk.nn.BatchNorm#affine}). */
     public static double[][] bnAffine(Scope bn, int ch, double eps) {
-        return org.attnzoo.sdk.nn.BatchNorm.affine(bn, ch, eps);
+        return BatchNorm.affine(bn, ch, eps);
     }
 
     /** Reads {@code s.c.weight} and {@code s.bn.*} and folds them. */

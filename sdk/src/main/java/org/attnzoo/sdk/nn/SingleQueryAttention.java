@@ -1,9 +1,7 @@
-package org.attnzoo.zoo.family.crossvit;
+package org.attnzoo.sdk.nn;
 
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
-import org.attnzoo.sdk.nn.Linear;
-import org.attnzoo.sdk.nn.Scope;
 
 /**
  * Multi-head attention with one query (token 0) over all tokens, as in CrossViT's cross-attention
