@@ -4,6 +4,7 @@ import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
 import org.attnzoo.sdk.graph.Value;
 import org.attnzoo.sdk.model.Preprocessing;
+import org.attnzoo.sdk.nn.BnLinearHead;
 import org.attnzoo.sdk.nn.BatchNorm;
 import org.attnzoo.sdk.nn.Scope;
 import org.attnzoo.sdk.nn.Weights;
@@ -317,32 +318,10 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
     /** Global average pool, then BatchNorm1d + Linear (and the distillation head, averaged) as one Gemm. */
     private Value head(Scope w, Value x, int c) {
         Graph g = w.graph();
-        int k = cfg.numClasses();
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
-        Taps.of(g).embedding(pooled);                                     // what head (and head_dist) read
+        Taps.of(g).embedding(pooled);                             // what head (and head_dist) read
         String[] heads = hasDistillationHead(w) ? new String[]{"head", "head_dist"} : new String[]{"head"};
-        double[] wf = new double[k * c], bf = new double[k];
-        for (String hn : heads) {
-            Scope hs = w.scope(hn);
-            double[][] a = BatchNorm.affine(hs.scope("bn"), c, BatchNorm.DEFAULT_EPS);
-            float[] lw = hs.scope("l").floats("weight", k, c), lb = hs.scope("l").floats("bias", k);
-            for (int r = 0; r < k; r++) {
-                double acc = lb[r];
-                for (int j = 0; j < c; j++) {
-                    wf[r * c + j] += lw[r * c + j] * a[0][j] / heads.length;
-                    acc += lw[r * c + j] * a[1][j];
-                }
-                bf[r] += acc / heads.length;
-            }
-        }
-        float[] wt = new float[c * k], bt = new float[k];
-        for (int r = 0; r < k; r++) {
-            bt[r] = (float) bf[r];
-            for (int j = 0; j < c; j++) wt[j * k + r] = (float) wf[r * c + j];
-        }
-        Scope l = w.scope("head.l");
-        String doc = "BatchNorm1d folded in; stored [in, out]" + (heads.length > 1 ? "; head and head_dist averaged" : "");
-        return g.add(g.matMul(pooled, l.derived("weight_folded", doc, wt, c, k)), l.derived("bias_folded", null, bt, k));
+        return BnLinearHead.averaged(w, pooled, c, cfg.numClasses(), BatchNorm.DEFAULT_EPS, heads);
     }
 
     @Override

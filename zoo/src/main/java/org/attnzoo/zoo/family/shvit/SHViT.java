@@ -2,6 +2,7 @@ package org.attnzoo.zoo.family.shvit;
 
 import org.attnzoo.converters.KeyMap;
 import org.attnzoo.converters.TensorViews;
+import org.attnzoo.sdk.nn.BnLinearHead;
 import org.attnzoo.sdk.nn.ConvBn;
 import org.attnzoo.sdk.graph.Attr;
 import org.attnzoo.sdk.graph.Graph;
@@ -281,36 +282,10 @@ public final class SHViT extends FamilyArchitecture<SHViT.Config> {
     /** Global average pool, then BatchNorm1d + Linear folded into one Gemm (with the authors' distillation head averaged in). */
     private Value head(Scope w, Value x, int c) {
         Graph g = w.graph();
-        int k = cfg.numClasses();
         Value pooled = g.reshape(g.globalAvgPool(x), -1, c);
         Taps.of(g).embedding(pooled);                             // what head (and head_dist) read
-        double[] wf = new double[k * c];
-        double[] bf = new double[k];
         String[] heads = w.has("head_dist.l.weight") ? new String[]{"head", "head_dist"} : new String[]{"head"};
-        for (String hn : heads) {
-            Scope h = w.scope(hn);
-            double[][] a = ConvBn.bnAffine(h.scope("bn"), c, ConvBn.BN_EPS);
-            float[] lw = h.scope("l").floats("weight", k, c);
-            float[] lb = h.scope("l").floats("bias", k);
-            for (int r = 0; r < k; r++) {
-                double acc = lb[r];
-                for (int j = 0; j < c; j++) {
-                    wf[r * c + j] += lw[r * c + j] * a[0][j] / heads.length;
-                    acc += lw[r * c + j] * a[1][j];
-                }
-                bf[r] += acc / heads.length;
-            }
-        }
-        float[] wt = new float[c * k];
-        float[] bt = new float[k];
-        for (int r = 0; r < k; r++) {
-            bt[r] = (float) bf[r];
-            for (int j = 0; j < c; j++) wt[j * k + r] = (float) wf[r * c + j];
-        }
-        Scope l = w.scope("head.l");
-        String doc = "BatchNorm1d folded in; stored [in, out]" + (heads.length > 1 ? "; head and head_dist averaged" : "");
-        Value y = g.matMul(pooled, l.derived("weight", doc, wt, c, k));
-        return g.add(y, l.derived("bias", null, bt, k));
+        return BnLinearHead.averaged(w, pooled, c, cfg.numClasses(), ConvBn.BN_EPS, heads);
     }
 
     @Override
