@@ -30,6 +30,9 @@ FIXTURES = {
     "crossvit_dagger_reduced": ("crossvit", "CrossVit", False, ()),
 }
 
+# fixture -> another input size the model runs at with the same weights (for Architecture.atSize)
+RESIZED = {"davit_reduced": 96}
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -59,6 +62,9 @@ def main():
             feats = FeatureListNet(model, out_indices=tuple(range(n)), flatten_sequential=True)(x)
         pc.write_backbone_outputs(d, dict(enumerate(feats)), embedding,
                                   source="timm %s.%s: FeatureListNet(out_indices=0..%d), forward_head(pre_logits=True)" % (module, cls, n - 1))
+        if fixture in RESIZED:  # size-agnostic module: the same weights at another input size
+            model = getattr(importlib.import_module("timm.models." + module), cls)(**kw)
+            pc.write_resized(d, pc.load_fixture_weights(model, d), RESIZED[fixture])
 
 
 if __name__ == "__main__":

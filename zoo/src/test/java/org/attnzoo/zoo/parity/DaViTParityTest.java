@@ -41,6 +41,9 @@ class DaViTParityTest {
         DaViT.Config cfg = ParityFixture.config(fixture, DaViT.Config.class);
         DaViT arch = new DaViT(fixture, cfg, Preprocessing.imagenet(cfg.imgSize(), 0.95, "bicubic"));
         BackboneFixture.check(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp);
+        if (fixture.equals("davit_reduced")) {
+            BackboneFixture.checkAtSize(fixture, arch, ParityFixture.dir(fixture).resolve("weights.safetensors"), fixture, tmp, 96);
+        }
     }
 
     /**
