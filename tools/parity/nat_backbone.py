@@ -37,7 +37,7 @@ FIXTURES = {
     "dinat_reduced": ("dinat.DiNAT", "dinat.DiNAT", 56),
     "dinat_reduced_k5": ("dinat.DiNAT", "dinat.DiNAT", 72),
     "dinat_s_reduced": ("dinats.DiNAT_s", "dinats.DiNAT_s", 58),
-    "dinat_isotropic_reduced": ("isotropic.NATIsotropic", None, None),
+    "dinat_isotropic_reduced": ("isotropic.NATIsotropic", None, 128),
     "vitrpb_reduced": ("isotropic.NATIsotropic", None, None),
 }
 
@@ -108,6 +108,8 @@ def main():
             source += "; features: detection/%s (out_indices all levels, norm{i} as initialised)" % dspec.replace(".", ".py ")
         pc.write_backbone_outputs(d, feats, embedding, source=source)
         if size is not None:
+            if "img_size" in kw:   # the isotropic class sizes its token map from img_size: build it for the other size
+                model = pc.load_fixture_weights(cls_of(clsmods, cspec)(**dict(kw, img_size=size)), d)
             pc.write_resized(d, model, size)
 
 

@@ -138,9 +138,9 @@ class NatParityTest {
         BackboneFixture.check(fixture, fx.arch(), dir.resolve("weights.safetensors"), fixture, tmp);
     }
 
-    /** NAT / DiNAT / DiNAT-s at another size (same weights) against the authors' classifier at that size. */
+    /** NAT / DiNAT / DiNAT-s / DiNAT-iso at another size (same weights) against the authors' classifier at that size. */
     @ParameterizedTest
-    @CsvSource({"nat_reduced,40", "dinat_reduced,56", "dinat_reduced_k5,72", "dinat_s_reduced,58"})
+    @CsvSource({"nat_reduced,40", "dinat_reduced,56", "dinat_reduced_k5,72", "dinat_s_reduced,58", "dinat_isotropic_reduced,128"})
     void hierarchicalModelsRunAtOtherSizes(String fixture, int size) throws Exception {
         Path dir = FIXTURES.resolve(fixture);
         Fixture fx = fixture(fixture, new ObjectMapper().readTree(dir.resolve("config.json").toFile()));
@@ -203,6 +203,11 @@ class NatParityTest {
         }
         assertThatThrownBy(() -> ModelBuilder.buildSynthetic(Architectures.get("nat_isotropic_small"), 0, ModelOutput.features(0)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("offers no feature maps");
+        // isotropic: multiples of the patch whose token map holds kernel x dilation; ViT-rpb: card size only
+        assertThat(Architectures.get("dinat_isotropic_small").atSize(384, 384).inputSize()).containsExactly(3, 384, 384);
+        assertThatThrownBy(() -> Architectures.get("dinat_isotropic_small").atSize(208, 208)).hasMessageContaining("224x224");
+        assertThatThrownBy(() -> Architectures.get("nat_isotropic_small").atSize(100, 100)).hasMessageContaining("multiple of the patch size 16");
+        assertThatThrownBy(() -> Architectures.get("vitrpb_small").atSize(384, 384)).hasMessageContaining("relative-position table");
     }
 
     @Test

@@ -95,6 +95,28 @@ public final class IsotropicNAT extends FamilyArchitecture<IsotropicNAT.Config> 
         return Backbone.embeddingOnly(cfg.embedDim());
     }
 
+    /**
+     * NAT/DiNAT-iso at any square multiple of the patch size whose token map holds the kernel at the
+     * largest dilation (NATTEN's rule; neighbourhood windows and their bias tables do not depend on
+     * the map size). ViT-rpb cannot: its relative-position table is sized by the card's token map.
+     */
+    @Override
+    public org.attnzoo.zoo.arch.Architecture atSize(int height, int width) {
+        if (height == cfg.imgSize() && width == cfg.imgSize()) return this;
+        if (cfg.global()) {
+            throw fixedSize(height, width, "ViT-rpb's relative-position table rpb is sized for the card's "
+                    + cfg.featureMapSize() + "x" + cfg.featureMapSize() + " token map");
+        }
+        int p = cfg.patchSize(), need = cfg.kernelSize() * Math.max(1, cfg.dilation());
+        if (height != width) throw badSize(height, width, "one token map side (square inputs only)", p);
+        if (height % p != 0) throw badSize(height, width, "the size must be a multiple of the patch size " + p, p);
+        if (height / p < need) {
+            throw new IllegalArgumentException(name + " cannot run at " + height + "x" + width + ": the token map must be at least kernel x dilation = "
+                    + need + " tokens a side (smallest valid size " + need * p + "x" + need * p + ")");
+        }
+        return new IsotropicNAT(name, org.attnzoo.zoo.arch.ImageConfig.withImgSize(cfg, height), preprocessingAt(height, width));
+    }
+
     @Override
     public Value forward(Graph g, Scope w, Value image) {
         long c = cfg.embedDim();
