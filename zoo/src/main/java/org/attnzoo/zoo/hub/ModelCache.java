@@ -81,6 +81,7 @@ public final class ModelCache {
     private final Path incoming;
     private final Path models;
     private final Path converted;
+    private final ConvertedStore convertedStore;
     private final Path locks;
     private final Path pinsFile;
 
@@ -128,6 +129,7 @@ public final class ModelCache {
         this.incoming = this.root.resolve("blobs").resolve("incoming");
         this.models = this.root.resolve("models");
         this.converted = this.root.resolve("converted");
+        this.convertedStore = new ConvertedStore(converted, this::lockPath);
         this.locks = this.root.resolve("locks");
         this.pinsFile = this.root.resolve("pins.json");
     }
@@ -425,13 +427,12 @@ public final class ModelCache {
 
     /** Where the converted model for {@code key} lives (whether or not it exists). */
     public Path convertedPath(ConvertedKey key) {
-        return convertedDir(key).resolve(CONVERTED_FILE);
+        return convertedStore.path(key);
     }
 
     /** The converted model for {@code key} if it is present. */
     public Optional<Path> findConverted(ConvertedKey key) {
-        Path p = convertedPath(key);
-        return Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
+        return convertedStore.find(key);
     }
 
     /**
@@ -442,9 +443,7 @@ public final class ModelCache {
      * @return the final {@code model.onnx} path
      */
     public Path putConverted(ConvertedKey key, ConvertedWriter writer) throws IOException {
-        try (CacheLock l = lockConverted(key)) {
-            return putConvertedLocked(key, writer);
-        }
+        return convertedStore.put(key, writer);
     }
 
     /** Stores a copy of an existing ONNX file (see {@link #putConverted(ConvertedKey, ConvertedWriter)}). */
@@ -457,88 +456,11 @@ public final class ModelCache {
      * cached. Concurrent callers (threads or processes) for the same key convert only once.
      */
     public Path convertedOrCreate(ConvertedKey key, ConvertedWriter writer) throws IOException {
-        Optional<Path> have = findConverted(key);
-        if (have.isPresent()) {
-            return have.get();
-        }
-        try (CacheLock l = lockConverted(key)) {
-            have = findConverted(key);
-            return have.isPresent() ? have.get() : putConvertedLocked(key, writer);
-        }
-    }
-
-    private Path putConvertedLocked(ConvertedKey key, ConvertedWriter writer) throws IOException {
-        Path dir = convertedDir(key);
-        Path parent = dir.getParent();
-        Files.createDirectories(parent);
-        String lockKey = convertedLockKey(key);
-        Path tmp = parent.resolve(".tmp-" + lockKey + "-" + uniq());
-        Path old = null;
-        boolean done = false;
-        try {
-            Files.createDirectory(tmp);
-            Path onnx = tmp.resolve(CONVERTED_FILE);
-            writer.write(onnx);
-            if (!Files.isRegularFile(onnx)) {
-                throw new IOException("converter wrote nothing to " + onnx);
-            }
-            try (FileChannel ch = FileChannel.open(onnx, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            if (Files.exists(dir)) {
-                old = parent.resolve(".old-" + lockKey + "-" + uniq());
-                move(dir, old);
-            }
-            try {
-                move(tmp, dir);
-            } catch (IOException e) {
-                if (old != null) {
-                    move(old, dir);
-                    old = null;
-                }
-                throw e;
-            }
-            done = true;
-            return dir.resolve(CONVERTED_FILE);
-        } finally {
-            if (!done) {
-                deleteTree(tmp);
-            }
-            if (old != null) {
-                deleteTree(old);
-            }
-        }
+        return convertedStore.getOrCreate(key, writer);
     }
 
     private List<ConvertedModel> listConverted(String tag) throws IOException {
-        List<ConvertedModel> out = new ArrayList<>();
-        Path tagDir = converted.resolve(tag);
-        for (String cv : childDirs(tagDir)) {
-            for (String slot : childDirs(tagDir.resolve(cv))) {
-                if (slot.startsWith(".")) {
-                    continue;
-                }
-                ConvertedKey key = ConvertedKey.parse(tag, cv, slot);
-                Path file = tagDir.resolve(cv).resolve(slot).resolve(CONVERTED_FILE);
-                if (key != null && Files.isRegularFile(file)) {
-                    out.add(new ConvertedModel(key, file, treeSize(file.getParent())));
-                }
-            }
-        }
-        out.sort(Comparator.comparing(c -> c.key().toString()));
-        return out;
-    }
-
-    private Path convertedDir(ConvertedKey key) {
-        return converted.resolve(key.tag()).resolve(key.converterVersion()).resolve(key.slotName());
-    }
-
-    private CacheLock lockConverted(ConvertedKey key) throws IOException {
-        return CacheLock.acquire(lockPath(convertedLockKey(key)), Duration.ofHours(2), "converting " + key, m -> { });
-    }
-
-    private static String convertedLockKey(ConvertedKey key) {
-        return "conv" + Hashing.sha256Hex(key.toString()).substring(0, 24);
+        return convertedStore.list(tag);
     }
 
     // ------------------------------------------------------------------ used by Downloader
@@ -771,7 +693,7 @@ public final class ModelCache {
         return deleteTree(f);
     }
 
-    private static String uniq() {
+    static String uniq() {
         return ProcessHandle.current().pid() + "-" + System.nanoTime();
     }
 
@@ -807,7 +729,7 @@ public final class ModelCache {
         return out;
     }
 
-    private static List<String> childDirs(Path dir) throws IOException {
+    static List<String> childDirs(Path dir) throws IOException {
         Set<String> out = new LinkedHashSet<>();
         for (Path p : children(dir)) {
             if (Files.isDirectory(p)) {
@@ -840,7 +762,7 @@ public final class ModelCache {
         return bytes[0];
     }
 
-    private static long treeSize(Path dir) throws IOException {
+    static long treeSize(Path dir) throws IOException {
         long[] bytes = {0};
         Files.walkFileTree(dir, new SimpleFileVisitor<>() {
             @Override
