@@ -20,7 +20,6 @@ class SimilarImagesTest {
         for (String cls : new String[]{"picocli.CommandLine", "me.tongfei.progressbar.ProgressBar"}) {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> Class.forName(cls)).as(cls).isInstanceOf(ClassNotFoundException.class);
         }
-        assertThat(org.attnzoo.zoo.hub.ProgressReporters.barAvailable()).isFalse();
         assertThat(org.attnzoo.zoo.AttnZoo.consoleProgress()).isNotNull();
     }
 

@@ -52,7 +52,7 @@ final class ZooCommands {
             ModelHub.Builder b = ModelHub.builder();
             if (offline) b.offline(true);
             if (home != null) b.cacheRoot(home);
-            b.progress(progress ? ProgressReporters.forConsole() : ProgressReporters.silent());
+            b.progress(progress ? TerminalProgress.forConsole() : ProgressReporters.silent());
             return b.build();
         }
     }

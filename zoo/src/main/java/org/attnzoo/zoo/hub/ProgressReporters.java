@@ -3,49 +3,24 @@ package org.attnzoo.zoo.hub;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
-/** Ready-made {@link ProgressListener}s for command-line use (the bar needs the optional progress-bar library). */
+/** Ready-made {@link ProgressListener}s: silence, or plain lines for logs and consoles. */
 public final class ProgressReporters {
 
     private ProgressReporters() {
     }
 
     /**
-     * A redrawn progress bar on standard error when attached to a terminal
-     * ({@code System.console() != null}), otherwise plain lines (logs, CI, pipes).
+     * Progress for a library user's console: plain lines on standard error (one at the start, at
+     * every 10 % and at the end). The command line's redrawn terminal bar lives with the CLI.
      */
     public static ProgressListener forConsole() {
-        return System.console() != null && barAvailable() ? bar(System.err) : lines(System.err);
-    }
-
-    /**
-     * Whether the progress-bar library is on the class path: the CLI jar bundles it; a project using
-     * the zoo as a library does not inherit it (an optional dependency) and gets plain lines.
-     */
-    public static boolean barAvailable() {
-        try {
-            Class.forName("me.tongfei.progressbar.ProgressBar", false, ProgressReporters.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException | LinkageError e) {
-            return false;
-        }
+        return lines(System.err);
     }
 
     /** A listener that prints nothing. */
     public static ProgressListener silent() {
         return ProgressListener.NONE;
-    }
-
-    /** A terminal progress bar (me.tongfei progressbar) written to {@code out}. */
-    public static ProgressListener bar(PrintStream out) {
-        if (!barAvailable()) {
-            throw new IllegalStateException("no progress bar: me.tongfei:progressbar is not on the class path (use lines(...) or add the dependency)");
-        }
-        return new BarListener(out);
     }
 
     /**
@@ -72,62 +47,6 @@ public final class ProgressReporters {
             u++;
         }
         return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
-    }
-
-    private static final class BarListener implements ProgressListener {
-        private final PrintStream out;
-        private ProgressBar bar;
-
-        BarListener(PrintStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public synchronized void onStart(String label, long bytesDone, long totalBytes) {
-            closeBar();
-            ProgressBarBuilder b = new ProgressBarBuilder()
-                    .setTaskName(label)
-                    .setInitialMax(totalBytes)
-                    .setUnit("MiB", 1024 * 1024)
-                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
-                    .setConsumer(new ConsoleProgressBarConsumer(out))
-                    .setUpdateIntervalMillis(200)
-                    .showSpeed();
-            if (bytesDone > 0) {
-                b.startsFrom(bytesDone, Duration.ZERO);
-            }
-            bar = b.build();
-        }
-
-        @Override
-        public synchronized void onProgress(long bytesDone, long totalBytes) {
-            if (bar != null) {
-                if (totalBytes > 0 && bar.getMax() != totalBytes) {
-                    bar.maxHint(totalBytes);
-                }
-                bar.stepTo(bytesDone);
-            }
-        }
-
-        @Override
-        public synchronized void onFinish(boolean success) {
-            if (bar != null && !success) {
-                bar.setExtraMessage("failed");
-            }
-            closeBar();
-        }
-
-        @Override
-        public synchronized void onMessage(String message) {
-            out.println(message);
-        }
-
-        private void closeBar() {
-            if (bar != null) {
-                bar.close();
-                bar = null;
-            }
-        }
     }
 
     static final class LineListener implements ProgressListener {

@@ -42,17 +42,6 @@ class ProgressReportersTest {
     }
 
     @Test
-    void barWritesSomethingAndClosesCleanly() {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        ProgressListener l = ProgressReporters.bar(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        l.onStart("x", 0, 10 << 20);
-        l.onProgress(5 << 20, 10 << 20);
-        l.onFinish(true);
-        assertThat(buf.toString(StandardCharsets.UTF_8)).contains("x");
-        assertThat(ProgressReporters.forConsole()).isNotNull();
-    }
-
-    @Test
     void humanBytes() {
         assertThat(ProgressReporters.humanBytes(-1)).isEqualTo("?");
         assertThat(ProgressReporters.humanBytes(1023)).isEqualTo("1023 B");
