@@ -38,18 +38,9 @@ CLASSIFIER_ONLY = ("norm.", "head.", "dist_head.")
 
 def import_detection_backbone(src):
     """detection/model/rcvit.py, with no-op stand-ins for its mmdet/mmcv imports."""
-    class _Registry:
-        def register_module(self, *a, **k):
-            return lambda f: f
-    stubs = {"mmdet": None, "mmdet.utils": {"get_root_logger": lambda: None},
-             "mmdet.models": {"BACKBONES": _Registry()}, "mmcv": None,
-             "mmcv.runner": {"_load_checkpoint": lambda *a, **k: None}}
-    for name, attrs in stubs.items():
-        if name not in sys.modules:
-            m = types.ModuleType(name)
-            for k, v in (attrs or {}).items():
-                setattr(m, k, v)
-            sys.modules[name] = m
+    pc.stub_modules({"mmdet": None, "mmdet.utils": {"get_root_logger": lambda: None},
+             "mmdet.models": {"BACKBONES": pc.StubRegistry()}, "mmcv": None,
+             "mmcv.runner": {"_load_checkpoint": lambda *a, **k: None}})
     path = os.path.join(src, "detection", "model", "rcvit.py")
     spec = importlib.util.spec_from_file_location("casvit_detection_rcvit", path)
     mod = importlib.util.module_from_spec(spec)

@@ -38,18 +38,11 @@ FIXTURES = {"ffnet_reduced": 72, "ffnet_reduced_odd": None}
 
 def stub_openmmlab():
     """mmcv.runner._load_checkpoint, mmdet.utils.get_root_logger, mmdet.models.builder.BACKBONES."""
-    class Registry:
-        def register_module(self, *a, **k):
-            return lambda cls: cls
-    mods = {
+    pc.stub_modules({
         "mmcv": {}, "mmcv.runner": {"_load_checkpoint": lambda *a, **k: None},
         "mmdet": {}, "mmdet.utils": {"get_root_logger": lambda *a, **k: None},
-        "mmdet.models": {}, "mmdet.models.builder": {"BACKBONES": Registry()},
-    }
-    for name, attrs in mods.items():
-        m = types.ModuleType(name)
-        m.__dict__.update(attrs)
-        sys.modules.setdefault(name, m)
+        "mmdet.models": {}, "mmdet.models.builder": {"BACKBONES": pc.StubRegistry()},
+    })
 
 
 def load_module(name, path):

@@ -43,15 +43,8 @@ def f64_torch():
 
 def import_detection_hornet(src):
     """object_detection/models/hornet.py with its mmdet/mmcv imports stubbed (registry: identity)."""
-    class Registry:
-        @staticmethod
-        def register_module(*a, **k):
-            return lambda cls: cls
-    stubs = {"mmcv_custom": {"load_checkpoint": None}, "mmdet": {}, "mmdet.utils": {"get_root_logger": None},
-             "mmdet.models": {}, "mmdet.models.builder": {"BACKBONES": Registry()}}
-    for name, attrs in stubs.items():
-        m = sys.modules.setdefault(name, types.ModuleType(name))
-        m.__dict__.update(attrs)
+    pc.stub_modules({"mmcv_custom": {"load_checkpoint": None}, "mmdet": {}, "mmdet.utils": {"get_root_logger": None},
+             "mmdet.models": {}, "mmdet.models.builder": {"BACKBONES": pc.StubRegistry()}})
     spec = importlib.util.spec_from_file_location("hornet_det", os.path.join(src, "object_detection/models/hornet.py"))
     mod = importlib.util.module_from_spec(spec)
     with contextlib.redirect_stdout(io.StringIO()):

@@ -43,19 +43,14 @@ FIXTURES = {"l2vit_reduced": 48, "l2vit_reduced_odd": None}   # fixture -> anoth
 
 
 def _stub(name, **attrs):
-    m = types.ModuleType(name)
-    m.__dict__.update(attrs)
-    m.__path__ = []
-    sys.modules[name] = m
-    return m
+    pc.stub_modules({name: attrs}, replace=True)
+    return sys.modules[name]
 
 
 def import_detection_backbone(src):
     """The authors' detection l2vit.py as a module, with the mm* names it imports stubbed."""
 
-    class Registry:
-        def register_module(self, *a, **k):
-            return lambda cls: cls
+    Registry = pc.StubRegistry
 
     def kaiming_init(m):
         nn.init.kaiming_normal_(m.weight)

@@ -44,19 +44,10 @@ DETECTION_RESOLUTION = 14   # detection/model/lsnet.py builds every Attention wi
 
 def import_detection_backbone(src, ska_module):
     """detection/model/lsnet.py as package lsnet_detection (its `.ska` = the SKA shim), mmcv/mmdet stubbed."""
-    class _Registry:
-        def register_module(self, *a, **k):
-            return lambda f: f
     none = lambda *a, **k: None  # noqa: E731
-    stubs = {"mmcv_custom": {"load_checkpoint": none, "_load_checkpoint": none, "load_state_dict": none},
+    pc.stub_modules({"mmcv_custom": {"load_checkpoint": none, "_load_checkpoint": none, "load_state_dict": none},
              "mmdet": None, "mmdet.utils": {"get_root_logger": none},
-             "mmdet.models": None, "mmdet.models.builder": {"BACKBONES": _Registry()}}
-    for name, attrs in stubs.items():
-        if name not in sys.modules:
-            m = types.ModuleType(name)
-            for k, v in (attrs or {}).items():
-                setattr(m, k, v)
-            sys.modules[name] = m
+             "mmdet.models": None, "mmdet.models.builder": {"BACKBONES": pc.StubRegistry()}})
     pkg = types.ModuleType("lsnet_detection")
     pkg.__path__ = [os.path.join(src, "detection", "model")]
     sys.modules["lsnet_detection"] = pkg

@@ -44,15 +44,9 @@ FIXTURES = {
 
 def stub_openmmlab():
     """Just enough of mmcv / mmdet for the detection model files to import."""
-    class Registry:
-        def register_module(self, *a, **k):
-            return lambda cls: cls
-
-    mods = {n: types.ModuleType(n) for n in ("mmcv", "mmcv.runner", "mmdet", "mmdet.utils", "mmdet.models", "mmdet.models.builder")}
-    mods["mmcv.runner"].load_checkpoint = lambda *a, **k: None
-    mods["mmdet.utils"].get_root_logger = lambda *a, **k: None
-    mods["mmdet.models.builder"].BACKBONES = Registry()
-    sys.modules.update(mods)
+    pc.stub_modules({"mmcv": None, "mmcv.runner": {"load_checkpoint": lambda *a, **k: None}, "mmdet": None,
+                     "mmdet.utils": {"get_root_logger": lambda *a, **k: None}, "mmdet.models": None,
+                     "mmdet.models.builder": {"BACKBONES": pc.StubRegistry()}}, replace=True)
 
 
 def import_from(folder, names):

@@ -176,3 +176,28 @@ def write_resized(fixture_dir, model, size, seed=11):
     write_npy(os.path.join(fixture_dir, "input_s%d.npy" % size), x.float().numpy())
     write_npy(os.path.join(fixture_dir, "expected_s%d.npy" % size), y)
     print(os.path.basename(fixture_dir), "resized", size, "logits", y.shape)
+
+
+class StubRegistry:
+    """Stand-in for an OpenMMLab registry (BACKBONES, MODELS): registering leaves the class as it is,
+    with or without parentheses (``@BACKBONES.register_module()`` and ``@BACKBONES.register_module``)."""
+
+    def register_module(self, *a, **k):
+        if len(a) == 1 and isinstance(a[0], type) and not k:
+            return a[0]
+        return lambda cls: cls
+
+
+def stub_modules(stubs, replace=False):
+    """Installs stand-in modules for the OpenMMLab names (mmcv, mmdet, mmseg, mmcv_custom, ...) that the
+    authors' detection / segmentation files import but a backbone's forward never calls: ``stubs`` maps
+    a module name to its attributes (None: none). An existing module is kept unless ``replace``."""
+    import sys
+    import types
+    for name, attrs in stubs.items():
+        if name in sys.modules and not replace:
+            continue
+        m = types.ModuleType(name)
+        m.__path__ = []
+        m.__dict__.update(attrs or {})
+        sys.modules[name] = m

@@ -39,19 +39,14 @@ FIXTURES = {"ravlt_reduced": 80, "ravlt_reduced_odd": None}   # fixture -> anoth
 
 
 def _stub(name, **attrs):
-    m = types.ModuleType(name)
-    m.__dict__.update(attrs)
-    m.__path__ = []
-    sys.modules[name] = m
-    return m
+    pc.stub_modules({name: attrs}, replace=True)
+    return sys.modules[name]
 
 
 def import_detection_backbone(src):
     """The authors' detection RALA.py as a module, with the mm* names it imports stubbed."""
 
-    class Registry:
-        def register_module(self, *a, **k):
-            return lambda cls: cls
+    Registry = pc.StubRegistry
 
     _stub("mmcv_custom", load_checkpoint=None)
     _stub("mmdet")

@@ -35,19 +35,10 @@ FIXTURES = {"shvit_reduced": 96, "shvit_reduced_80": None}   # fixture -> other 
 
 def import_downstream(authors):
     """downstream/shvit.py, with no-op stand-ins for its mmcv_custom/mmdet imports."""
-    class _Registry:
-        def register_module(self, *a, **k):
-            return lambda f: f
     none = lambda *a, **k: None  # noqa: E731
-    stubs = {"mmcv_custom": {"load_checkpoint": none, "_load_checkpoint": none, "load_state_dict": none},
+    pc.stub_modules({"mmcv_custom": {"load_checkpoint": none, "_load_checkpoint": none, "load_state_dict": none},
              "mmdet": None, "mmdet.utils": {"get_root_logger": none},
-             "mmdet.models": None, "mmdet.models.builder": {"BACKBONES": _Registry()}}
-    for name, attrs in stubs.items():
-        if name not in sys.modules:
-            m = types.ModuleType(name)
-            for k, v in (attrs or {}).items():
-                setattr(m, k, v)
-            sys.modules[name] = m
+             "mmdet.models": None, "mmdet.models.builder": {"BACKBONES": pc.StubRegistry()}})
     spec = importlib.util.spec_from_file_location("shvit_downstream", os.path.join(authors, "downstream", "shvit.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -42,18 +42,9 @@ NORM_EPS = 1e-6   # tools/parity/transnext.py builds every fixture with norm_lay
 
 def import_detection_backbone(src):
     """The authors' detection TransNeXt module, with no-op stand-ins for its mmdet/mmcv imports."""
-    class _Registry:
-        def register_module(self, *a, **k):
-            return lambda cls: cls
-    stubs = {"mmdet": None, "mmdet.models": None, "mmdet.models.builder": {"BACKBONES": _Registry()},
+    pc.stub_modules({"mmdet": None, "mmdet.models": None, "mmdet.models.builder": {"BACKBONES": pc.StubRegistry()},
              "mmdet.utils": {"get_root_logger": lambda: None}, "mmcv": None,
-             "mmcv.runner": {"load_checkpoint": lambda *a, **k: None}}
-    for name, attrs in stubs.items():
-        if name not in sys.modules:
-            m = types.ModuleType(name)
-            for k, v in (attrs or {}).items():
-                setattr(m, k, v)
-            sys.modules[name] = m
+             "mmcv.runner": {"load_checkpoint": lambda *a, **k: None}})
     path = os.path.join(src, "detection", "maskrcnn", "transnext_native.py")
     spec = importlib.util.spec_from_file_location("transnext_detection_native", path)
     mod = importlib.util.module_from_spec(spec)
