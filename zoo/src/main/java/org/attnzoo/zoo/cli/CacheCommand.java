@@ -48,12 +48,7 @@ final class CacheCommand implements Runnable {
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List cached models, files and converted graphs.")
-    static final class CacheLs implements Callable<Integer> {
-        @Mixin
-        HubOptions hubOpts;
-
-        @Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+    static final class CacheLs extends HubCommand {
 
         @Override
         public Integer call() throws IOException {
@@ -72,15 +67,10 @@ final class CacheCommand implements Runnable {
     }
 
     @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a model (tag, name or wildcard) from the cache.")
-    static final class CacheRm implements Callable<Integer> {
+    static final class CacheRm extends HubCommand {
         @Parameters(index = "0", paramLabel = "TAG|MODEL|PATTERN")
         String what;
 
-        @Mixin
-        HubOptions hubOpts;
-
-        @Spec
-        picocli.CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws IOException {
@@ -91,12 +81,7 @@ final class CacheCommand implements Runnable {
     }
 
     @Command(name = "gc", mixinStandardHelpOptions = true, description = "Delete unreferenced blobs and leftover temporary files.")
-    static final class CacheGc implements Callable<Integer> {
-        @Mixin
-        HubOptions hubOpts;
-
-        @Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+    static final class CacheGc extends HubCommand {
 
         @Override
         public Integer call() throws IOException {

@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "import", mixinStandardHelpOptions = true,
         description = "Add a weight file you downloaded yourself to the cache under a model's tag (sha256-checked).")
-final class ImportCommand implements Callable<Integer> {
+final class ImportCommand extends HubCommand {
     @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
     String ref;
 
@@ -32,11 +32,6 @@ final class ImportCommand implements Callable<Integer> {
             description = "Which of the tag's files this is (default: the tag's only file).")
     String as;
 
-    @Mixin
-    ZooCommands.HubOptions hubOpts;
-
-    @Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {

@@ -37,18 +37,13 @@ import static org.attnzoo.zoo.cli.ZooCommands.printLicenseNotice;
 
 /** {@code attnzoo info}: a model card, the outputs and sizes a model offers. */
 @Command(name = "info", mixinStandardHelpOptions = true, description = "Show a model's card: paper, licences, preprocessing, weights, cache state.")
-final class InfoCommand implements Callable<Integer> {
+final class InfoCommand extends HubCommand {
     @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
     String ref;
 
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
-    @Mixin
-    HubOptions hubOpts;
-
-    @Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {

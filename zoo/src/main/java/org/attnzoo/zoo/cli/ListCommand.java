@@ -38,18 +38,13 @@ import static org.attnzoo.zoo.cli.ZooCommands.printLicenseNotice;
 /** {@code attnzoo list}: the models, their parity status and weights. */
 @Command(name = "list", mixinStandardHelpOptions = true,
         description = "List the models of the zoo with their status (wildcards: 'convit_*', 'nat_*').")
-final class ListCommand implements Callable<Integer> {
+final class ListCommand extends HubCommand {
     @Parameters(index = "0", arity = "0..1", paramLabel = "PATTERN")
     String pattern;
 
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
-    @Mixin
-    HubOptions hubOpts;
-
-    @Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {

@@ -37,15 +37,10 @@ import static org.attnzoo.zoo.cli.ZooCommands.printLicenseNotice;
 
 /** {@code attnzoo pull}: download, verify and convert into the cache. */
 @Command(name = "pull", mixinStandardHelpOptions = true, description = "Download, verify and convert a model into the cache; print the ONNX path.")
-final class PullCommand implements Callable<Integer> {
+final class PullCommand extends HubCommand {
     @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
     String ref;
 
-    @Mixin
-    HubOptions hubOpts;
-
-    @Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {

@@ -38,7 +38,7 @@ import static org.attnzoo.zoo.cli.ZooCommands.printLicenseNotice;
 /** {@code attnzoo run}: classify (or embed, or extract features of) images with a zoo model. */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Classify images with a zoo model, preprocessed exactly as its model card says.")
-final class RunCommand implements Callable<Integer> {
+final class RunCommand extends HubCommand {
     @Parameters(index = "0", paramLabel = "MODEL[.TAG]")
     String ref;
 
@@ -59,11 +59,6 @@ final class RunCommand implements Callable<Integer> {
             description = "logits: the top classes (default); embedding: each image's pooled pre-logits vector; features: the shapes of the backbone's stage maps.")
     String output;
 
-    @Mixin
-    HubOptions hubOpts;
-
-    @Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {

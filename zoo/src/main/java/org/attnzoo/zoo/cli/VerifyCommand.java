@@ -37,15 +37,10 @@ import static org.attnzoo.zoo.cli.ZooCommands.printLicenseNotice;
 
 /** {@code attnzoo verify}: re-hash the cache. */
 @Command(name = "verify", mixinStandardHelpOptions = true, description = "Re-hash every cached file; report (and with --fix remove) corrupted ones.")
-final class VerifyCommand implements Callable<Integer> {
+final class VerifyCommand extends HubCommand {
     @Option(names = "--fix", description = "Remove corrupted files so the next pull fetches them again.")
     boolean fix;
 
-    @Mixin
-    HubOptions hubOpts;
-
-    @Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
