@@ -38,6 +38,23 @@ public record Backbone(int embeddingDim, List<Stage> stages) {
         return new Backbone(embeddingDim, s);
     }
 
+    /**
+     * The usual pyramid: stage i has {@code channels[i]} channels at stride {@code firstStride·2^i},
+     * and the embedding is as wide as the last stage.
+     */
+    public static Backbone strided(int[] channels, int firstStride) {
+        int[] r = new int[channels.length];
+        for (int i = 0; i < r.length; i++) r[i] = firstStride << i;
+        return of(channels[channels.length - 1], channels.clone(), r);
+    }
+
+    /** {@link #strided} with widths that double from {@code baseChannels} over {@code stages} stages (Swin-style). */
+    public static Backbone doubling(int baseChannels, int firstStride, int stages) {
+        int[] c = new int[stages];
+        for (int i = 0; i < stages; i++) c[i] = baseChannels << i;
+        return strided(c, firstStride);
+    }
+
     /** An embedding only (isotropic models: no feature pyramid). */
     public static Backbone embeddingOnly(int embeddingDim) {
         return new Backbone(embeddingDim, List.of());

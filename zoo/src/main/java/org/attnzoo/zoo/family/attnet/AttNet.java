@@ -85,10 +85,7 @@ public final class AttNet extends FamilyArchitecture<AttNet.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] d = cfg.dims();
-        int[] r = new int[d.length];
-        for (int i = 0; i < d.length; i++) r[i] = 1 << (i + 2);
-        return Backbone.of(d[d.length - 1], d, r);
+        return Backbone.strided(cfg.dims(), 4);
     }
 
     /**

@@ -87,8 +87,7 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] e = cfg.embedDim();
-        return Backbone.of(e[e.length - 1], e.clone(), new int[]{4, 8, 16, 32});
+        return Backbone.strided(cfg.embedDim(), 4);
     }
 
     /**

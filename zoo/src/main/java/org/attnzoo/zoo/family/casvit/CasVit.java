@@ -75,10 +75,7 @@ public final class CasVit extends FamilyArchitecture<CasVit.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] e = cfg.embedDims();
-        int[] r = new int[e.length];
-        for (int i = 0; i < e.length; i++) r[i] = 1 << (i + 2);
-        return Backbone.of(e[e.length - 1], e.clone(), r);
+        return Backbone.strided(cfg.embedDims(), 4);
     }
 
     /**

@@ -151,8 +151,7 @@ public final class CSWin extends FamilyArchitecture<CSWin.Config> {
      */
     @Override
     public Backbone backbone() {
-        int c = cfg.embedDim();
-        return Backbone.of(8 * c, new int[]{c, 2 * c, 4 * c, 8 * c}, new int[]{4, 8, 16, 32});
+        return Backbone.doubling(cfg.embedDim(), 4, 4);
     }
 
     /** Token-map side of each stage: the 7x7 stride-4 embedding (padding 2), then 3x3 stride-2 merges (padding 1). */

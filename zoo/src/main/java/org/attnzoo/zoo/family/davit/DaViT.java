@@ -85,10 +85,7 @@ public final class DaViT extends FamilyArchitecture<DaViT.Config> {
     /** Pre-logits width and the four stage maps at strides 4, 8, 16, 32 (timm's feature_info). */
     @Override
     public Backbone backbone() {
-        int[] d = cfg.embedDims();
-        int[] r = new int[d.length];
-        for (int i = 0; i < d.length; i++) r[i] = 1 << (i + 2);
-        return Backbone.of(d[d.length - 1], d, r);
+        return Backbone.strided(cfg.embedDims(), 4);
     }
 
     /** Any square size: the stem, downsamples and windows pad as timm's do. */

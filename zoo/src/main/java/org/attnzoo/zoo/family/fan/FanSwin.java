@@ -79,13 +79,7 @@ public final class FanSwin extends FamilyArchitecture<FanSwin.Config> {
      */
     @Override
     public Backbone backbone() {
-        int n = cfg.depths().length;
-        int[] ch = new int[n], r = new int[n];
-        for (int i = 0; i < n; i++) {
-            ch[i] = cfg.embedDim() << i;
-            r[i] = cfg.patchSize() << i;
-        }
-        return Backbone.of(ch[n - 1], ch, r);
+        return Backbone.doubling(cfg.embedDim(), cfg.patchSize(), cfg.depths().length);
     }
 
     /**

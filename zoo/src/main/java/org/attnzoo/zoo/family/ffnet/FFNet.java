@@ -108,10 +108,7 @@ public final class FFNet extends FamilyArchitecture<FFNet.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] e = cfg.embedDim();
-        int[] r = new int[e.length];
-        for (int i = 0; i < e.length; i++) r[i] = 1 << (i + 2);
-        return Backbone.of(e[e.length - 1], e, r);
+        return Backbone.strided(cfg.embedDim(), 4);
     }
 
     /** Any square size: FFNet is convolutional throughout (SE pools globally); stride-2 convs round odd sizes up. */

@@ -111,8 +111,7 @@ public final class HorNet extends FamilyArchitecture<HorNet.Config> {
      */
     @Override
     public Backbone backbone() {
-        int b = cfg.baseDim();
-        return Backbone.of(8 * b, new int[]{b, 2 * b, 4 * b, 8 * b}, new int[]{4, 8, 16, 32});
+        return Backbone.doubling(cfg.baseDim(), 4, 4);
     }
 
     /**

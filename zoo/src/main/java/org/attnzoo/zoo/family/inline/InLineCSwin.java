@@ -67,8 +67,7 @@ public final class InLineCSwin extends FamilyArchitecture<InLineCSwin.Config> {
      */
     @Override
     public Backbone backbone() {
-        int c = cfg.embedDim();
-        return Backbone.of(8 * c, new int[]{c, 2 * c, 4 * c, 8 * c}, new int[]{4, 8, 16, 32});
+        return Backbone.doubling(cfg.embedDim(), 4, 4);
     }
 
     @Override

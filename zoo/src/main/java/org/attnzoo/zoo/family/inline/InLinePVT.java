@@ -63,10 +63,7 @@ public final class InLinePVT extends FamilyArchitecture<InLinePVT.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] e = cfg.embedDims();
-        int[] r = new int[4];
-        for (int i = 0; i < 4; i++) r[i] = cfg.patchSize() << i;
-        return Backbone.of(e[3], e.clone(), r);
+        return Backbone.strided(cfg.embedDims(), cfg.patchSize());
     }
 
     @Override

@@ -120,8 +120,7 @@ public final class L2ViT extends FamilyArchitecture<L2ViT.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] d = cfg.dims();
-        return Backbone.of(d[3], d.clone(), new int[]{4, 8, 16, 32});
+        return Backbone.strided(cfg.dims(), 4);
     }
 
     /**

@@ -100,10 +100,7 @@ public final class LSNet extends FamilyArchitecture<LSNet.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] d = cfg.embedDim();
-        int[] r = new int[d.length];
-        for (int i = 0; i < d.length; i++) r[i] = 8 << i;                 // the stem is three stride-2 convs whatever patch_size says
-        return Backbone.of(d[d.length - 1], d.clone(), r);
+        return Backbone.strided(cfg.embedDim(), 8);                 // the stem is three stride-2 convs whatever patch_size says
     }
 
     /** The stage-4 map side the authors' model derives from {@code img_size} (the size of its attention bias table). */

@@ -94,13 +94,7 @@ public final class DiNATs extends FamilyArchitecture<DiNATs.Config> {
      */
     @Override
     public Backbone backbone() {
-        int n = cfg.depths().length;
-        int[] ch = new int[n], r = new int[n];
-        for (int i = 0; i < n; i++) {
-            ch[i] = cfg.embedDim() << i;
-            r[i] = cfg.patchSize() << i;
-        }
-        return Backbone.of(ch[n - 1], ch, r);
+        return Backbone.doubling(cfg.embedDim(), cfg.patchSize(), cfg.depths().length);
     }
 
     /**

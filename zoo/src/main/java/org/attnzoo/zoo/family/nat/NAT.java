@@ -104,13 +104,7 @@ public final class NAT extends FamilyArchitecture<NAT.Config> {
      */
     @Override
     public Backbone backbone() {
-        int n = cfg.depths().length;
-        int[] ch = new int[n], r = new int[n];
-        for (int i = 0; i < n; i++) {
-            ch[i] = cfg.embedDim() << i;
-            r[i] = 4 << i;
-        }
-        return Backbone.of(ch[n - 1], ch, r);
+        return Backbone.doubling(cfg.embedDim(), 4, cfg.depths().length);
     }
 
     /**

@@ -134,10 +134,7 @@ public final class SHViT extends FamilyArchitecture<SHViT.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] d = cfg.embedDim();
-        int[] r = new int[d.length];
-        for (int i = 0; i < d.length; i++) r[i] = 16 << i;
-        return Backbone.of(d[d.length - 1], d.clone(), r);
+        return Backbone.strided(cfg.embedDim(), 16);
     }
 
     /**

@@ -100,10 +100,7 @@ public final class TransNeXt extends FamilyArchitecture<TransNeXt.Config> {
      */
     @Override
     public Backbone backbone() {
-        int[] d = cfg.embedDims();
-        int[] r = new int[d.length];
-        for (int i = 0; i < d.length; i++) r[i] = 1 << (i + 2);
-        return Backbone.of(d[d.length - 1], d.clone(), r);
+        return Backbone.strided(cfg.embedDims(), 4);
     }
 
     /**
