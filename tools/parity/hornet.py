@@ -61,10 +61,7 @@ def main():
     sys.path.insert(0, args.src)
     with contextlib.redirect_stdout(io.StringIO()):
         import hornet
-    proxy = types.ModuleType("torch_f64_view")
-    proxy.__dict__.update({k: getattr(torch, k) for k in dir(torch) if not k.startswith("__")})
-    proxy.float32 = torch.float64
-    hornet.torch = proxy
+    hornet.torch = pc.torch_with_float32_as_float64()
 
     for name, spec in REDUCED.items():
         gn = [partial(hornet.gnconv, order=o, s=1.0 / 3.0, h=h, w=w, gflayer=hornet.GlobalLocalFilter) if gf

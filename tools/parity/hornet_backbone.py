@@ -35,10 +35,7 @@ FIXTURES = {"hornet_reduced": 80, "hornet_reduced_odd": None}   # fixture -> oth
 
 
 def f64_torch():
-    proxy = types.ModuleType("torch_f64_view")
-    proxy.__dict__.update({k: getattr(torch, k) for k in dir(torch) if not k.startswith("__")})
-    proxy.float32 = torch.float64
-    return proxy
+    return pc.torch_with_float32_as_float64()
 
 
 def import_detection_hornet(src):

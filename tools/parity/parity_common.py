@@ -201,3 +201,14 @@ def stub_modules(stubs, replace=False):
         m.__path__ = []
         m.__dict__.update(attrs or {})
         sys.modules[name] = m
+
+
+def torch_with_float32_as_float64():
+    """A view of the torch module whose ``float32`` is ``float64``: assigned to an upstream model file's
+    ``torch`` name, its explicit casts to float32 (mixed-precision guards) stay in float64 like the
+    rest of a float64 reference run. Nothing else changes."""
+    import types
+    view = types.ModuleType("torch_f64_view")
+    view.__dict__.update({k: getattr(torch, k) for k in dir(torch) if not k.startswith("__")})
+    view.float32 = torch.float64
+    return view

@@ -59,11 +59,7 @@ def main():
     # CMixer casts its complex channel product to float32 (a guard for mixed-precision training);
     # the float64 reference keeps that step in float64 like the rest: the model file sees a torch
     # whose float32 is float64. Nothing else changes.
-    import types
-    proxy = types.ModuleType("torch_f64_view")
-    proxy.__dict__.update({k: getattr(torch, k) for k in dir(torch) if not k.startswith("__")})
-    proxy.float32 = torch.float64
-    spartan.torch = proxy
+    spartan.torch = pc.torch_with_float32_as_float64()
 
     for name, spec in REDUCED.items():
         kw = spec["kw"]

@@ -59,10 +59,7 @@ def main():
         sys.path.insert(0, os.path.join(HERE, "spartan_shim"))
     sys.path.insert(0, os.path.join(args.src, "src", "model"))
     import spartan
-    f64 = types.ModuleType("torch_f64_view")
-    f64.__dict__.update({k: getattr(torch, k) for k in dir(torch) if not k.startswith("__")})
-    f64.float32 = torch.float64
-    spartan.torch = f64
+    spartan.torch = pc.torch_with_float32_as_float64()
 
     for fixture, resized in FIXTURES.items():
         d = os.path.join(args.out, fixture)
