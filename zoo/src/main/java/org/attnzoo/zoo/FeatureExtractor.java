@@ -36,12 +36,7 @@ public final class FeatureExtractor implements AutoCloseable {
             session.close();
             throw new IllegalArgumentException(path + ": not a feature model (convert it with --output features)");
         }
-        List<Backbone.Stage> s = new ArrayList<>();
-        for (String part : f.split(";")) {
-            String[] p = part.split(":");
-            s.add(new Backbone.Stage(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2])));
-        }
-        this.stages = List.copyOf(s);
+        this.stages = Backbone.decode(f);
     }
 
     /** Opens a feature model converted earlier ({@code attnzoo convert MODEL --output features}). */

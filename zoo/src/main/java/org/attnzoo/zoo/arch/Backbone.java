@@ -23,6 +23,22 @@ public record Backbone(int embeddingDim, List<Stage> stages) {
     public record Stage(int index, int channels, int reduction) {
     }
 
+    /** The ONNX metadata form of some stages ({@code attnzoo.features}): {@code index:channels:stride;...}. */
+    public static String encode(List<Stage> stages) {
+        return stages.stream().map(s -> s.index() + ":" + s.channels() + ":" + s.reduction()).collect(Collectors.joining(";"));
+    }
+
+    /** {@link #encode} read back. */
+    public static List<Stage> decode(String metadata) {
+        List<Stage> out = new java.util.ArrayList<>();
+        for (String part : metadata.split(";")) {
+            String[] p = part.split(":");
+            if (p.length != 3) throw new IllegalArgumentException("bad attnzoo.features entry '" + part + "' (expected index:channels:stride)");
+            out.add(new Stage(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2])));
+        }
+        return List.copyOf(out);
+    }
+
     public Backbone {
         stages = List.copyOf(stages);
         for (int i = 0; i < stages.size(); i++) {

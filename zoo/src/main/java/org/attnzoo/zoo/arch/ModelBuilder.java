@@ -137,7 +137,7 @@ public final class ModelBuilder {
                 g.output(e, ModelOutput.EMBEDDING_NAME);
             }
             case FEATURES -> {
-                StringBuilder shapes = new StringBuilder();
+                java.util.List<Backbone.Stage> given = new java.util.ArrayList<>();
                 for (int i : indices) {
                     Value f = taps.feature(i);
                     Backbone.Stage st = bb.stage(a.name(), i);
@@ -146,10 +146,9 @@ public final class ModelBuilder {
                         throw new IllegalStateException(a.name() + ": feature map " + i + " has " + f.dim(1) + " channels, the family declares " + st.channels());
                     }
                     g.output(f, ModelOutput.FEATURE_PREFIX + i);
-                    if (shapes.length() > 0) shapes.append(';');
-                    shapes.append(i).append(':').append(st.channels()).append(':').append(st.reduction());
+                    given.add(st);
                 }
-                g.metadata("attnzoo.features", shapes.toString());
+                g.metadata("attnzoo.features", Backbone.encode(given));
             }
         }
         java.util.Set<String> before = new java.util.HashSet<>(g.initializers().keySet());
