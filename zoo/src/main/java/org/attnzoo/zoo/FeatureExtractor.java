@@ -13,7 +13,6 @@ import org.attnzoo.zoo.image.ImagePreprocessor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
