@@ -18,8 +18,12 @@ import static org.apache.spark.sql.functions.col;
  *
  * <pre>
  * ClassifyFolder IMAGES OUT.parquet [--model NAME | --model-path FILE.onnx] [--top-k K]
- *                [--batch-size B] [--device cpu|cuda|auto] [--glob '*.png'] [--overwrite]
+ *                [--batch-size B] [--device cpu|cuda|auto] [--glob '*.png'] [--read-bytes] [--overwrite]
  * </pre>
+ *
+ * The files are listed by {@link ImageFiles#paths} and read by the Transformer's tasks; with
+ * {@code --read-bytes} Spark's {@code binaryFile} source reads them instead (slower for small
+ * images: see docs/spark.md).
  *
  * Under {@code spark-submit} the master comes from its {@code --master}; run directly, it is
  * {@code local[2]} unless {@code -Dspark.master=...} says otherwise.
@@ -32,7 +36,7 @@ public final class ClassifyFolder {
         List<String> pos = new ArrayList<>();
         ZooImageClassifier zic = new ZooImageClassifier().setModel("convit_digits").setKeepInput(false);
         String glob = null;
-        boolean overwrite = false;
+        boolean overwrite = false, readBytes = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -43,6 +47,7 @@ public final class ClassifyFolder {
                 case "--device" -> zic.setDevice(value(args, ++i, a));
                 case "--glob" -> glob = value(args, ++i, a);
                 case "--overwrite" -> overwrite = true;
+                case "--read-bytes" -> readBytes = true;
                 case "-h", "--help" -> {
                     usage();
                     return;
@@ -66,9 +71,16 @@ public final class ClassifyFolder {
         SparkSession spark = b.getOrCreate();
         try {
             long t0 = System.nanoTime();
-            var reader = spark.read().format("binaryFile").option("recursiveFileLookup", "true");
-            if (glob != null) reader = reader.option("pathGlobFilter", glob);
-            Dataset<Row> images = reader.load(pos.get(0)).select("path", "content");
+            Dataset<Row> images;
+            if (readBytes) {
+                var reader = spark.read().format("binaryFile").option("recursiveFileLookup", "true");
+                if (glob != null) reader = reader.option("pathGlobFilter", glob);
+                images = reader.load(pos.get(0)).select("path", "content");
+                zic.setInputCol("content").setKeepInput(false);
+            } else {
+                images = ImageFiles.paths(spark, pos.get(0), glob);
+                zic.setInputCol("path").setKeepInput(true);
+            }
             Dataset<Row> out = zic.transform(images).select(col("path"), col(zic.getLabelsCol()), col(zic.getScoresCol()), col(zic.getErrorCol()));
             out.write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(pos.get(1));
             double s = (System.nanoTime() - t0) / 1e9;
@@ -91,6 +103,6 @@ public final class ClassifyFolder {
 
     private static void usage() {
         System.err.println("usage: ClassifyFolder IMAGES OUT.parquet [--model NAME | --model-path FILE.onnx] [--top-k K] "
-                + "[--batch-size B] [--device cpu|cuda|auto] [--glob '*.png'] [--overwrite]");
+                + "[--batch-size B] [--device cpu|cuda|auto] [--glob '*.png'] [--read-bytes] [--overwrite]");
     }
 }

@@ -3,6 +3,8 @@ package org.attnzoo.spark;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
@@ -15,6 +17,7 @@ import org.attnzoo.zoo.image.ImagePreprocessor;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Files;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -145,6 +148,12 @@ final class ClassifyPartition implements MapPartitionsFunction<Row, Row> {
         try {
             org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
             FileSystem fs = p.getFileSystem(conf);
+            if (fs instanceof LocalFileSystem local) {
+                // Hadoop's local file system checks sums: a status call and a .crc lookup per file
+                // before the read. Image files have no .crc siblings, so read the file itself.
+                return readLocal(local.pathToFile(p).toPath());
+            }
+            if (fs instanceof RawLocalFileSystem raw) return readLocal(raw.pathToFile(p).toPath());
             long len = fs.getFileStatus(p).getLen();
             if (len > Integer.MAX_VALUE - 16) throw new IOException("file too large for an image (" + len + " bytes)");
             byte[] b = new byte[(int) len];
@@ -154,6 +163,18 @@ final class ClassifyPartition implements MapPartitionsFunction<Row, Row> {
             return b;
         } catch (IOException | IllegalArgumentException e) {
             throw new IOException("cannot read " + path + ": " + oneLine(e), e);
+        }
+    }
+
+    private static byte[] readLocal(java.nio.file.Path file) throws IOException {
+        try {
+            long len = Files.size(file);
+            if (len > Integer.MAX_VALUE - 16) throw new IOException("file too large for an image (" + len + " bytes)");
+            return Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IOException("no such file", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new IOException("permission denied", e);
         }
     }
 

@@ -64,6 +64,7 @@ public final class SparkBench {
                 case "--only" -> only = args[++i];   // loop or spark: one side only (for profiling)
                 // binary: spark.read.format("binaryFile") (the bytes come through Spark's file source);
                 // paths: a Dataset of the file paths, listed by the driver as the loop's list is, read by the Transformer
+                // listed: ImageFiles.paths (Spark lists the folder, the Transformer reads the files)
                 case "--source" -> source = args[++i];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -149,9 +150,10 @@ public final class SparkBench {
         Dataset<Row> in = switch (source) {
             case "binary" -> spark.read().format("binaryFile").load(images.toString()).select("path", "content");
             case "paths" -> spark.createDataset(files.stream().map(Path::toString).toList(), org.apache.spark.sql.Encoders.STRING()).toDF("path");
-            default -> throw new IllegalArgumentException("--source binary|paths, not " + source);
+            case "listed" -> ImageFiles.paths(spark, images.toString(), null);
+            default -> throw new IllegalArgumentException("--source binary|paths|listed, not " + source);
         };
-        zic.setInputCol("paths".equals(source) ? "path" : "content");
+        zic.setInputCol("binary".equals(source) ? "content" : "path");
         zic.transform(in).write().format("noop").mode("overwrite").save();
         return (System.nanoTime() - t0) / 1e9;
     }

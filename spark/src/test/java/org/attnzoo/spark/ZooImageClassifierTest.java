@@ -178,6 +178,32 @@ class ZooImageClassifierTest {
     }
 
     @Test
+    void listedImageFilesGiveTheSamePredictions() throws IOException {
+        // a nested copy of the folder, plus a file the glob leaves out
+        Path tree = Files.createDirectories(tmp.resolve("tree"));
+        Path sub = Files.createDirectories(tree.resolve("sub"));
+        List<Path> pngs = new ArrayList<>();
+        for (int i = 0; i < good.size(); i++) {
+            Path src = good.get(i);
+            if (!src.getFileName().toString().endsWith(".png")) continue;
+            pngs.add(Files.copy(src, (i % 2 == 0 ? tree : sub).resolve(src.getFileName())));
+        }
+        Files.writeString(tree.resolve("notes.txt"), "not an image\n", StandardCharsets.UTF_8);
+
+        Dataset<Row> listed = ImageFiles.paths(spark, tree.toString(), "*.png");
+        assertThat(listed.columns()).containsExactly("path");
+        assertThat(listed.rdd().getNumPartitions()).isLessThanOrEqualTo(2 * spark.sparkContext().defaultParallelism());
+        List<Row> out = classifier().setInputCol("path").setBatchSize(7).transform(listed).collectAsList();
+        assertThat(out).hasSize(pngs.size());
+        for (Row r : out) assertMatchesReference(withPath(r, images.resolve(Path.of(localPath(r)).getFileName())));
+        // without a glob the text file is listed too, and flagged, not fatal
+        List<Row> all = classifier().setInputCol("path").transform(ImageFiles.paths(spark, tree.toString(), null)).collectAsList();
+        assertThat(all).hasSize(pngs.size() + 1);
+        assertThat(all.stream().filter(r -> r.getAs("error") != null).map(r -> Path.of(localPath(r)).getFileName().toString()))
+                .containsExactly("notes.txt");
+    }
+
+    @Test
     void badRowsAreFlaggedAndGoodRowsUnchanged() throws IOException {
         Path mixed = Files.createDirectories(tmp.resolve("mixed"));
         List<Path> okHere = new ArrayList<>();
