@@ -2,7 +2,8 @@
 """Tries torch.onnx.export (opset 17) of one model per authors'-code family, for the speed
 comparison in docs/benchmarks.md. Imports each family's code the way tools/parity/<family>.py does.
 
-Usage: /usr/bin/python3 tools/bench/export_families.py --upstream DIR --timm DIR --out DIR
+Usage: /usr/bin/python3 tools/bench/export_families.py --upstream DIR --timm DIR --out DIR [--dynamic]
+(--dynamic: a symbolic batch axis, for batch-throughput runs; default a static batch of 1)
 (DIR/<Repo> checkouts: CAS-ViT, RALA, FFNet, BiFormer, InLine, Attentive-Convolution, HorNet, L2ViT, TokenMixers)
 """
 import argparse
@@ -22,6 +23,9 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--timm", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--dynamic", action="store_true", help="symbolic batch axis (file NAME_torch_dyn.onnx)")
+    ap.add_argument("--only", nargs="*", help="these models only (FFNet's and AttNet's packages are both named"
+                    " `models`: in one process the second import fails, so export AttNet_T1 on its own)")
     args = ap.parse_args()
     sys.path.insert(0, args.timm)
     sys.path.insert(0, os.path.join(HERE, "../parity/common_shims"))
@@ -73,14 +77,17 @@ def main():
 
     for name, make in [("rcvit_xs", casvit), ("RAVLT_T", ravlt), ("ffnet_1", ffnet), ("hornet_tiny_7x7", hornet),
                        ("AttNet_T1", attnet), ("L2ViT_Tiny", l2vit), ("affnet_small", affnet)]:
+        if args.only and name not in args.only:
+            continue
         try:
             model, size = make()
             model.eval()
             pc.randomize_(model, seed=1)
-            path = os.path.join(args.out, name + "_torch.onnx")
+            path = os.path.join(args.out, name + ("_torch_dyn.onnx" if args.dynamic else "_torch.onnx"))
+            axes = {"pixel_values": {0: "batch"}, "logits": {0: "batch"}} if args.dynamic else None
             with torch.no_grad():
                 torch.onnx.export(model, torch.zeros(1, 3, size, size), path, opset_version=17,
-                                  input_names=["pixel_values"], output_names=["logits"])
+                                  input_names=["pixel_values"], output_names=["logits"], dynamic_axes=axes)
             print(name, "exported", path)
         except Exception as e:
             print(name, "export failed:", type(e).__name__, str(e).splitlines()[0][:200])
