@@ -27,7 +27,7 @@ import java.util.Map;
  *
  * <p><b>Bi-level routing attention</b> (stages with {@code topk > 0}): the map is cut into
  * {@code n_win × n_win} windows; window-mean queries and keys give a window-to-window affinity,
- * ONNX TopK keeps each window's {@code topk} best windows, one GatherND (batch_dims 1) collects
+ * ONNX TopK keeps each window's {@code topk} best windows, two GatherNDs (batch_dims 2 over batch and heads) collect
  * their keys and values, and each window's pixels attend to the gathered tokens; a 5×5 depthwise
  * LePE on the values is added before the output projection. Stages with {@code topk = -2} use
  * plain multi-head attention (8 heads, no qkv bias) with a LePE on the attention input.
@@ -202,32 +202,44 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
         java.util.Arrays.fill(scale, 1f);
         for (int r = 0; r < qk; r++) scale[r] = (float) Math.pow(qk, -0.5);
         Value qkv = linear(s.scope("qkv.qkv"), x, dim, 2 * qk + dim, true, scale);       // [B, H, W, 2qk + dim]
+        Value[] parts = g.split(qkv, 3, qk, qk, dim);
         // LePE on the values, over the whole map
-        Value vImg = g.transpose(g.split(qkv, 3, 2L * qk, dim)[1], 0, 3, 1, 2);
-        Value lepe = g.transpose(depthwise(s.scope("lepe"), vImg, cfg.sideDwconv(), false), 0, 2, 3, 1);
-        // windows: [B, p2, w2, C]
-        Value win = g.reshape(g.transpose(g.reshape(qkv, -1, nw, wh, nw, ww, 2L * qk + dim), 0, 1, 3, 2, 4, 5), -1, p2, w2, 2L * qk + dim);
-        Value[] parts = g.split(win, 3, qk, ckv);
-        Value q = parts[0], kv = parts[1];
-        // routing: window means, affinity, top-k
-        long[] meanShape = {x.dim(0), p2, qk};
-        Value qWin = g.op1("ReduceMean", new Value[]{q}, q.dtype(), meanShape, Attr.ints("axes", 2), Attr.i("keepdims", 0));
-        Value kWin = g.op1("ReduceMean", new Value[]{g.split(kv, 3, qk, dim)[0]}, q.dtype(), meanShape, Attr.ints("axes", 2), Attr.i("keepdims", 0));
+        Value lepe = g.transpose(depthwise(s.scope("lepe"), g.transpose(parts[2], 0, 3, 1, 2), cfg.sideDwconv(), false), 0, 2, 3, 1);
+        // q, k, v cut into windows and heads at once: [B, heads, p2, w2, c]; the gathered keys and
+        // values then come out of GatherND already in the layout of the attention MatMuls
+        int ch = qk / heads, cv = dim / heads;
+        Value q = windowsByHead(g, parts[0], nw, wh, ww, heads, ch);
+        Value k = windowsByHead(g, parts[1], nw, wh, ww, heads, ch);
+        Value v = windowsByHead(g, parts[2], nw, wh, ww, heads, cv);
+        // routing: window means [B, p2, qk] (channels in the original order), affinity, top-k
+        Value qWin = windowMeans(g, q, p2, qk);
+        Value kWin = windowMeans(g, k, p2, qk);
         Value affinity = g.matMul(qWin, g.transpose(kWin, 0, 2, 1));                      // [B, p2, p2]
         Value[] top = g.op("TopK", "", new Value[]{affinity, g.ints(topk)}, new DType[]{q.dtype(), DType.I64},
                 new long[][]{{x.dim(0), p2, topk}, {x.dim(0), p2, topk}}, Attr.i("axis", -1), Attr.i("largest", 1), Attr.i("sorted", 1));
-        Value idx = g.unsqueeze(top[1], 3);                                                 // [B, p2, topk, 1]
-        Value sel = g.op1("GatherND", new Value[]{kv, idx}, kv.dtype(), new long[]{x.dim(0), p2, topk, w2, ckv}, Attr.i("batch_dims", 1));
+        Value idx1 = g.unsqueeze(top[1], 1, 4);                                            // [B, 1, p2, topk, 1]
+        Value idx = g.op1("Expand", new Value[]{idx1, g.ints(1, heads, 1, 1, 1)}, DType.I64, new long[]{x.dim(0), heads, p2, topk, 1});
         long l = topk * w2;
-        Value[] ksv = g.split(g.reshape(sel, -1, p2, l, ckv), 3, qk, dim);
-        int ch = qk / heads, cv = dim / heads;
-        Value kT = g.transpose(g.reshape(ksv[0], -1, p2, l, heads, ch), 0, 1, 3, 4, 2);   // [B, p2, m, ch, L]
-        Value v = g.transpose(g.reshape(ksv[1], -1, p2, l, heads, cv), 0, 1, 3, 2, 4);    // [B, p2, m, L, cv]
-        Value qh = g.transpose(g.reshape(q, -1, p2, w2, heads, ch), 0, 1, 3, 2, 4);       // [B, p2, m, w2, ch]
-        Value o = g.matMul(g.softmax(g.matMul(qh, kT), -1), v);                            // [B, p2, m, w2, cv]
-        Value merged = g.reshape(g.transpose(o, 0, 1, 3, 2, 4), -1, nw, nw, wh, ww, dim);
-        Value img = g.reshape(g.transpose(merged, 0, 1, 3, 2, 4, 5), -1, h, w, dim);
+        Value kSel = g.reshape(g.op1("GatherND", new Value[]{k, idx}, k.dtype(), new long[]{x.dim(0), heads, p2, topk, w2, ch},
+                Attr.i("batch_dims", 2)), -1, heads, p2, l, ch);                           // [B, m, p2, L, ch]
+        Value vSel = g.reshape(g.op1("GatherND", new Value[]{v, idx}, v.dtype(), new long[]{x.dim(0), heads, p2, topk, w2, cv},
+                Attr.i("batch_dims", 2)), -1, heads, p2, l, cv);                           // [B, m, p2, L, cv]
+        Value o = g.matMul(g.softmax(g.matMul(q, g.transpose(kSel, 0, 1, 2, 4, 3)), -1), vSel);   // [B, m, p2, w2, cv]
+        Value img = g.reshape(g.transpose(g.reshape(o, -1, heads, nw, nw, wh, ww, cv), 0, 2, 4, 3, 5, 1, 6), -1, h, w, dim);
         return linear(s.scope("wo"), g.add(img, lepe), dim, dim, true, null);
+    }
+
+    /** {@code [B, H, W, heads·c]} → {@code [B, heads, nw², wh·ww, c]} (windows row-major, as upstream's region partition). */
+    private static Value windowsByHead(Graph g, Value x, int nw, long wh, long ww, int heads, int c) {
+        Value t = g.transpose(g.reshape(x, -1, nw, wh, nw, ww, heads, c), 0, 5, 1, 3, 2, 4, 6);   // [B, heads, nw, nw, wh, ww, c]
+        return g.reshape(t, -1, heads, (long) nw * nw, wh * ww, c);
+    }
+
+    /** Each window's mean token of a {@code [B, heads, p2, w2, c]} tensor, as {@code [B, p2, heads·c]}. */
+    private static Value windowMeans(Graph g, Value x, int p2, int channels) {
+        long[] s = {x.dim(0), x.dim(1), p2, x.dim(4)};
+        Value m = g.op1("ReduceMean", new Value[]{x}, x.dtype(), s, Attr.ints("axes", 3), Attr.i("keepdims", 0));
+        return g.reshape(g.transpose(m, 0, 2, 1, 3), -1, p2, channels);
     }
 
     /** AttentionLePE: 8-head attention (no qkv bias) plus a depthwise LePE of its input, then the projection. */
