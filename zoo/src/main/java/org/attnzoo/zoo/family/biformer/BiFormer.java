@@ -197,7 +197,6 @@ public final class BiFormer extends FamilyArchitecture<BiFormer.Config> {
         int p2 = nw * nw;
         if (topk > p2) throw new IllegalArgumentException(s.prefix() + ": topk " + topk + " exceeds the " + p2 + " windows");
         long wh = h / nw, ww = w / nw, w2 = wh * ww;
-        int ckv = qk + dim;
         float[] scale = new float[2 * qk + dim];
         java.util.Arrays.fill(scale, 1f);
         for (int r = 0; r < qk; r++) scale[r] = (float) Math.pow(qk, -0.5);
